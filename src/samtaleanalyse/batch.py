@@ -1,0 +1,81 @@
+"""Scoring a batch of inputs into an output folder, streaming, one conversation at a time."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import InputError
+from .ingest import ReadOptions, iter_conversations
+from .pipeline import analyse
+
+CONVERSATIONS_FILE = "conversations.jsonl"
+ERRORS_FILE = "errors.jsonl"
+SUMMARY_FILE = "summary.json"
+
+# Exit statuses of `samtaleanalyse score` (documented in the README).
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOTHING_READ = 3
+
+
+@dataclass
+class BatchSummary:
+    conversations: int = 0
+    errors: int = 0
+    warnings: int = 0
+    languages: Counter[str] = field(default_factory=Counter)
+    channels: Counter[str] = field(default_factory=Counter)
+    error_codes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def exit_status(self) -> int:
+        if self.conversations == 0:
+            return EXIT_NOTHING_READ
+        return EXIT_SOME_FAILED if self.errors else EXIT_OK
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "conversations": self.conversations, "errors": self.errors, "warnings": self.warnings,
+            "languages": dict(self.languages), "channels": dict(self.channels),
+            "error_codes": dict(self.error_codes), "exit_status": self.exit_status,
+        }
+
+
+def score_paths(
+    paths: Iterable[str | Path], out_dir: str | Path, options: ReadOptions | None = None,
+    *, on_item: Callable[[str], None] | None = None,
+) -> BatchSummary:
+    """Read, analyse and write ``conversations.jsonl``, ``errors.jsonl`` and ``summary.json``.
+
+    Every input that can be read is written even when others fail; each failure is one
+    line of ``errors.jsonl``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = BatchSummary()
+    with open(out / CONVERSATIONS_FILE, "w", encoding="utf-8") as conv_f, \
+            open(out / ERRORS_FILE, "w", encoding="utf-8") as err_f:
+        for item in iter_conversations(paths, options):
+            if isinstance(item, InputError):
+                rec = item.to_record()
+                err_f.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+                summary.errors += 1
+                summary.error_codes[rec.code] += 1
+                if on_item:
+                    on_item("error")
+                continue
+            result = analyse(item)
+            conv_f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            summary.conversations += 1
+            summary.warnings += len(item.warnings)
+            summary.languages[result.conversation.language or "unknown"] += 1
+            summary.channels[result.conversation.channel or "unknown"] += 1
+            if on_item:
+                on_item("ok")
+    (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                                    encoding="utf-8")
+    return summary
