@@ -19,6 +19,9 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
     help="Conversation-quality analysis and coaching for Nordic customer service (nb, nn, da, sv, en).",
 )
+from .cli_data import data_app
+
+app.add_typer(data_app, name="data")
 err_console = Console(stderr=True)
 out_console = Console(soft_wrap=True)
 
