@@ -138,3 +138,25 @@ def test_real_corpus_validates_and_meets_counts():
     convs, problems = validate_corpus(CORPUS)
     assert [str(p) for p in problems if p.severity == "error"] == []
     assert shortfalls(corpus_stats(convs)) == []
+
+
+def test_cohen_kappa_known_values():
+    from samtaleanalyse.corpus.agreement import cohen_kappa
+
+    # Textbook example: 50 items, observed agreement 0.7, expected 0.5 -> kappa 0.4
+    a = ["y"] * 20 + ["y"] * 5 + ["n"] * 10 + ["n"] * 15
+    b = ["y"] * 20 + ["n"] * 5 + ["y"] * 10 + ["n"] * 15
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+    assert cohen_kappa(["a", "b"], ["a", "b"]) == 1.0
+
+
+def test_agreement_between_two_labellings(tmp_path):
+    from samtaleanalyse.corpus.agreement import agreement
+
+    first = load_corpus(SMALL)
+    d = _copy(tmp_path)
+    _rewrite(d / "small.jsonl", lambda r: r[0]["turns"][1].update(behaviours=["apology"]) or r)
+    result = agreement(first, load_corpus(d))
+    assert result["apology"]["kappa"] == 1.0
+    assert result["question"]["agreement"] == pytest.approx(3 / 4)
+    assert result["attitude"]["kappa"] == 1.0

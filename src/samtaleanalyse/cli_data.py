@@ -116,3 +116,24 @@ def import_cmd(export: Path = typer.Argument(..., help="Label Studio JSON export
     console.print(f"{report.updated} turns updated, {report.unchanged} unchanged, {len(report.skipped)} skipped"
                   + (" (dry run)" if dry_run else ""))
     raise typer.Exit(1 if report.skipped else 0)
+
+
+@data_app.command("agreement", epilog="Example:\n\n  samtaleanalyse data agreement data/annotated/conversations data/annotated/agreement/second_annotator.jsonl")
+def agreement_cmd(first: Path = typer.Argument(..., help="Corpus (folder or file) with the first labelling."),
+                  second: Path = typer.Argument(..., help="File with a second, blind labelling of some of the same conversations."),
+                  markdown: bool = typer.Option(False, help="Print a Markdown table.")) -> None:
+    """Cohen's kappa per label between two labellings of the same conversations."""
+    from .corpus.agreement import agreement
+
+    result = agreement(load_corpus(first), load_corpus(second))
+    if markdown:
+        typer.echo("| label | Cohen's kappa | raw agreement | labels given (both annotators) |\n|---|---|---|---|")
+        for label, r in result.items():
+            typer.echo(f"| {label} | {r['kappa']:.2f} | {r['agreement']:.2f} | {int(r['n'])} |")
+        return
+    table = Table(title="agreement")
+    for col in ("label", "kappa", "raw", "n"):
+        table.add_column(col)
+    for label, r in result.items():
+        table.add_row(label, f"{r['kappa']:.2f}", f"{r['agreement']:.2f}", str(int(r["n"])))
+    console.print(table)
