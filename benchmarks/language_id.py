@@ -35,7 +35,7 @@ def main(root: str) -> None:
             size = "1-4 words" if len(lt.turn.text.split()) <= 4 else "5+ words"
             alone[(gold, size)].append(max(dist, key=lambda k: dist[k]) == gold)
             ctx[(gold, size)].append(rt.language == gold)
-    print("| language | turns 1-4 words | alone | in conversation | turns 5+ words | alone | in conversation | conversations right |")
+    print("| language | turns 1-4 words | alone | in conversation | turns 5+ words | alone | in conversation | conversations right (agent's language) |")
     print("|---|---|---|---|---|---|---|---|")
     for lang in LANGUAGES:
         row = [lang]
