@@ -7,7 +7,7 @@ from .ingest import ReadOptions, ReadResult, SpeakerMap, iter_conversations, rea
 from .pipeline import analyse
 from .text import identify, identify_text
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "AnalysedConversation", "BatchSummary", "ConfigError", "Conversation", "InputError", "Metadata", "ModelError",

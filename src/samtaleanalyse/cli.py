@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .batch import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, score_paths
 from .errors import ConfigError, InputError
 from .ingest import ReadOptions, SpeakerMap, iter_conversations

@@ -1,0 +1,126 @@
+"""Character n-gram features: the lexical evidence ("beklager", "sorry", "tack") embeddings blur.
+
+One implementation serves training and inference, so a model never meets features computed
+differently from those it learned on. State is plain arrays: a vocabulary and its idf.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).casefold()
+    return _SPACES.sub(" ", text).strip()
+
+
+def char_ngrams(text: str, n_min: int = 2, n_max: int = 5) -> list[str]:
+    """n-grams inside word boundaries (each word padded with spaces), as in word-bounded char models."""
+    grams: list[str] = []
+    for word in normalise(text).split(" "):
+        padded = f" {word} "
+        for n in range(n_min, n_max + 1):
+            if len(padded) < n:
+                break
+            grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+@dataclass
+class SparseRows:
+    """Rows of a sparse matrix as parallel arrays (CSR without scipy)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    n_features: int
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def take(self, rows: Sequence[int]) -> "SparseRows":
+        """The given rows, in that order."""
+        indptr = [0]
+        idx_parts, val_parts = [], []
+        for r in rows:
+            lo, hi = self.indptr[r], self.indptr[r + 1]
+            idx_parts.append(self.indices[lo:hi])
+            val_parts.append(self.values[lo:hi])
+            indptr.append(indptr[-1] + int(hi - lo))
+        indices = np.concatenate(idx_parts).astype(np.int64) if idx_parts else np.zeros(0, np.int64)
+        values = np.concatenate(val_parts).astype(np.float32) if val_parts else np.zeros(0, np.float32)
+        return SparseRows(np.array(indptr, dtype=np.int64), indices, values, self.n_features)
+
+    def dot(self, weights: np.ndarray) -> np.ndarray:
+        """``rows @ weights.T`` for ``weights`` of shape (k, n_features): (n_rows, k)."""
+        out = np.zeros((len(self), weights.shape[0]), dtype=np.float64)
+        for r in range(len(self)):
+            lo, hi = self.indptr[r], self.indptr[r + 1]
+            if hi > lo:
+                out[r] = weights[:, self.indices[lo:hi]] @ self.values[lo:hi]
+        return out
+
+
+class CharNgramVectorizer:
+    """Sublinear tf-idf of character n-grams, L2-normalised per text."""
+
+    def __init__(self, n_min: int = 2, n_max: int = 5, min_df: int = 2, max_features: int = 60000) -> None:
+        self.n_min = n_min
+        self.n_max = n_max
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def fit(self, texts: Iterable[str]) -> "CharNgramVectorizer":
+        df: Counter[str] = Counter()
+        n_docs = 0
+        for text in texts:
+            df.update(set(char_ngrams(text, self.n_min, self.n_max)))
+            n_docs += 1
+        kept = [g for g, c in df.items() if c >= self.min_df]
+        kept.sort(key=lambda g: (-df[g], g))
+        kept = sorted(kept[: self.max_features])
+        self.vocabulary_ = {g: i for i, g in enumerate(kept)}
+        self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[g])) + 1.0 for g in kept], dtype=np.float32)
+        return self
+
+    @classmethod
+    def from_state(cls, vocabulary: Sequence[str], idf: np.ndarray, n_min: int, n_max: int) -> "CharNgramVectorizer":
+        vec = cls(n_min=n_min, n_max=n_max)
+        vec.vocabulary_ = {g: i for i, g in enumerate(vocabulary)}
+        vec.idf_ = np.asarray(idf, dtype=np.float32)
+        return vec
+
+    @property
+    def n_features(self) -> int:
+        return len(self.vocabulary_)
+
+    def transform(self, texts: Sequence[str]) -> SparseRows:
+        indptr = [0]
+        indices: list[int] = []
+        values: list[float] = []
+        for text in texts:
+            counts = Counter(self.vocabulary_[g] for g in char_ngrams(text, self.n_min, self.n_max)
+                             if g in self.vocabulary_)
+            idx = sorted(counts)
+            vals = np.array([(1.0 + math.log(counts[i])) * self.idf_[i] for i in idx], dtype=np.float32)
+            norm = float(np.linalg.norm(vals)) if len(vals) else 0.0
+            if norm > 0:
+                vals /= norm
+            indices.extend(idx)
+            values.extend(vals.tolist())
+            indptr.append(len(indices))
+        return SparseRows(np.array(indptr, dtype=np.int64), np.array(indices, dtype=np.int64),
+                          np.array(values, dtype=np.float32), self.n_features)
+
+    def ngrams_of(self, index: int) -> str:
+        if not hasattr(self, "_inverse"):
+            self._inverse = {i: g for g, i in self.vocabulary_.items()}
+        return self._inverse[index]

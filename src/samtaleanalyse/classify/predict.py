@@ -1,0 +1,58 @@
+"""Predicting turn labels for whole conversations, batched, pure: no conversation is changed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..conversation import Conversation
+from .artefact import TASK_ROLES, TurnModel
+from .features import Encoder, dense_features, lexical_features, turn_inputs
+
+
+@dataclass(frozen=True)
+class TurnPrediction:
+    turn_index: int
+    task: str                      # "attitude" or "behaviours"
+    scores: Mapping[str, float]    # label -> probability
+    labels: tuple[str, ...]
+    uncertain: bool
+    model: str
+
+
+class TurnClassifier:
+    """Attitude for customer turns and behaviours for agent turns."""
+
+    def __init__(self, model: TurnModel, encoder: Encoder) -> None:
+        self.model = model
+        self.encoder = encoder
+
+    def predict(self, conversations: Sequence[Conversation]) -> list[list[TurnPrediction]]:
+        inputs = [turn_inputs(c) for c in conversations]
+        flat = [i for conv in inputs for i in conv]
+        dense = dense_features(flat, self.encoder)
+        lexical = lexical_features(flat, self.model.vectorizer)
+        roles = np.array([i.role for i in flat])
+        per_turn: dict[tuple[str, int], TurnPrediction] = {}
+        for task, head in self.model.heads.items():
+            rows = np.flatnonzero(roles == TASK_ROLES[task])
+            if not len(rows):
+                continue
+            sub_lex = lexical.take(rows)
+            proba = head.predict_proba(dense[rows], sub_lex)
+            labels = head.labels_from_proba(proba)
+            margin = self.model.uncertainty(task)
+            for r, p, labs in zip(rows, proba, labels):
+                if head.multi_label:
+                    uncertain = bool(np.any(np.abs(p - head.thresholds) < margin))
+                else:
+                    uncertain = bool(p.max() < margin)
+                item = flat[r]
+                per_turn[(item.conversation_id, item.turn_index)] = TurnPrediction(
+                    turn_index=item.turn_index, task=task,
+                    scores={l: round(float(x), 4) for l, x in zip(head.labels, p)},
+                    labels=labs, uncertain=uncertain, model=self.model.name)
+        return [[per_turn[(i.conversation_id, i.turn_index)] for i in conv if (i.conversation_id, i.turn_index) in per_turn]
+                for conv in inputs]
+
