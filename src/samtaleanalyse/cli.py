@@ -153,6 +153,24 @@ def validate(
     raise typer.Exit(EXIT_NOTHING_READ if total == 0 else (EXIT_SOME_FAILED if errors else EXIT_OK))
 
 
+def _load_plugins() -> None:
+    """Add commands registered under the ``samtaleanalyse.commands`` entry point (train, evaluate)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="samtaleanalyse.commands"):
+        try:
+            ep.load()(app)
+        except ImportError as exc:  # the training extra is not installed: say so instead of failing
+            @app.command(ep.name, help=f"(unavailable: {exc}; install with pip install -e '.[train]')")
+            def _missing(_exc: str = str(exc)) -> None:
+                err_console.print(f"[red]error:[/red] this command needs the training extra ({_exc}); "
+                                  "run: .venv/bin/pip install -e '.[train]'")
+                raise typer.Exit(EXIT_USAGE)
+
+
+_load_plugins()
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,1 @@
+"""Training and evaluation of samtaleanalyse's turn models (imports the package, never the reverse)."""

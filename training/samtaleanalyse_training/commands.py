@@ -1,0 +1,65 @@
+"""`samtaleanalyse train` and `samtaleanalyse evaluate`, registered through an entry point so that
+the package never imports training code."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(epilog="Example:\n\n  samtaleanalyse train --config training/configs/default.toml")
+    def train(config: Path = typer.Option(..., "--config", help="Training config (TOML)."),
+              out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default: the config's out)."),
+              limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations (smoke runs).")) -> None:
+        """Train the turn model on the annotated corpus (train split; dev tunes thresholds)."""
+        from .train import TrainConfig, train as run
+
+        cfg = TrainConfig.from_file(config)
+        if out is not None:
+            cfg.out = str(out)
+        if limit is not None:
+            cfg.limit_conversations = limit
+        folder, dev = run(cfg)
+        att, beh = dev.get("attitude", {}), dev.get("behaviours", {})
+        typer.echo(f"model -> {folder}; dev attitude macro-F1 {att.get('macro_f1')}, behaviours macro-F1 {beh.get('macro_f1')}")
+
+    @app.command(epilog="Example:\n\n  samtaleanalyse evaluate --model models/turns-e5-lex --split test")
+    def evaluate(model: Path = typer.Option(..., "--model", help="Model folder."),
+                 split: str = typer.Option("dev", "--split", help="train, dev or test (look at test rarely)."),
+                 corpus: Path = typer.Option(Path("data/annotated/conversations"), "--corpus"),
+                 save: bool = typer.Option(False, "--save", help="Store the metrics in the model's metadata and card."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+        """Per-label precision/recall/F1, macro-F1 per language and the attitude confusion matrix."""
+        from samtaleanalyse.classify.artefact import load_model
+        from samtaleanalyse.classify.encoder import E5Encoder
+
+        from .card import model_card
+        from .data import load_examples
+        from .evaluate import score_predictions
+
+        encoder = E5Encoder(num_threads=2)
+        m = load_model(model, encoder_version=encoder.version)
+        rows = [e for e in load_examples(corpus) if e.split == split]
+        metrics = score_predictions(m, rows, encoder)
+        if save:
+            meta = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+            meta.setdefault("metrics", {})[split] = metrics
+            (model / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            (model / "README.md").write_text(model_card(meta), encoding="utf-8")
+        if as_json:
+            typer.echo(json.dumps(metrics, indent=2))
+            return
+        for task in ("attitude", "behaviours"):
+            t = metrics.get(task)
+            if not t:
+                continue
+            typer.echo(f"{task}: macro-F1 {t['macro_f1']} (n={t['n']}); per language {t['per_language']}")
+            for label, v in t["per_label"].items():
+                typer.echo(f"  {label:14s} P {v['precision']:.2f}  R {v['recall']:.2f}  F1 {v['f1']:.2f}  n {v['support']}")
+        if "attitude" in metrics:
+            typer.echo("attitude confusion (rows gold, columns predicted):")
+            for g, row in metrics["attitude"]["confusion"].items():
+                typer.echo(f"  {g:10s} " + " ".join(f"{row[q]:4d}" for q in row))

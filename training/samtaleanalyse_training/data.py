@@ -1,0 +1,48 @@
+"""The annotated corpus as turn examples, loaded through `datasets` from local files only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from samtaleanalyse.classify.features import turn_inputs
+from samtaleanalyse.corpus import parse_record
+
+
+@dataclass(frozen=True)
+class Example:
+    conversation_id: str
+    turn_index: int
+    language: str
+    split: str
+    role: str
+    text: str
+    context: str
+    attitude: str | None
+    behaviours: tuple[str, ...]
+
+
+def load_examples(corpus: str | Path, *, limit_conversations: int | None = None) -> list[Example]:
+    """Turn examples of every labelled conversation; the corpus is read via `datasets` (json builder)
+    so that ML engineers can swap in any Hugging Face dataset with the same columns."""
+    import datasets
+
+    files = sorted(str(p) for p in Path(corpus).glob("*.jsonl")) if Path(corpus).is_dir() else [str(corpus)]
+    if not files:
+        raise FileNotFoundError(f"no *.jsonl files in {corpus}")
+    ds = datasets.load_dataset("json", data_files=files, split="train")
+    if limit_conversations:
+        ds = ds.select(range(min(limit_conversations, len(ds))))
+    examples: list[Example] = []
+    for pos, row in enumerate(ds):
+        # datasets fills absent keys with None (attitude on agent turns, ...); parse_record accepts that.
+        c = parse_record(row, file=f"{corpus}", line=pos + 1)
+        if c.split is None:
+            raise ValueError(f"{c.file}, line {c.line}: conversation {c.id} has no split; run `samtaleanalyse data split`")
+        if c.augmented and c.split != "train":
+            raise ValueError(f"{c.file}, line {c.line}: augmented conversation {c.id} outside train")
+        labels = {lt.turn.index: lt for lt in c.turns}
+        for inp in turn_inputs(c.to_conversation()):
+            lt = labels[inp.turn_index]
+            examples.append(Example(c.id, inp.turn_index, lt.turn.language or c.language, c.split, inp.role,
+                                    inp.text, inp.context, lt.attitude, tuple(lt.behaviours)))
+    return examples
