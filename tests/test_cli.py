@@ -72,3 +72,27 @@ def test_help_has_examples():
 def test_bad_option_is_usage_error(tmp_path):
     proc = run("score", "examples", "--out", str(tmp_path / "o"), "--speaker", "nonsense")
     assert proc.returncode == 2 and "NAME=VALUE" in proc.stderr
+
+
+def test_score_adds_turn_labels_from_the_bundled_model(tmp_path):
+    out = tmp_path / "out"
+    proc = run("score", "examples/chats/chats.jsonl", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    conv = json.loads((out / "conversations.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert conv["model"].startswith("turns-e5-lex@")
+    for turn in conv["turns"]:
+        assert isinstance(turn["uncertain"], bool)
+        if turn["speaker"] == "customer":
+            assert turn["attitude"] in turn["attitude_scores"]
+            assert abs(sum(turn["attitude_scores"].values()) - 1) < 1e-2
+        else:
+            assert set(turn["behaviours"]) <= set(turn["behaviour_scores"])
+    # "Unbelievable. I'm cancelling and I'll be telling everyone I know." is as hostile as it gets
+    assert conv["turns"][-1]["attitude"] == "hostile"
+
+
+def test_missing_model_says_how_to_train_one(tmp_path):
+    proc = run("score", "examples", "--out", str(tmp_path / "o"), "--model", str(tmp_path / "nomodel"))
+    assert proc.returncode == 2
+    assert "samtaleanalyse train --config" in proc.stderr and "--no-model" in proc.stderr
+    assert run("score", "examples", "--out", str(tmp_path / "o"), "--no-model").returncode == 0

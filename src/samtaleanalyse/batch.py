@@ -5,8 +5,10 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
+from .classify.predict import TurnClassifier
+from .conversation import Conversation
 from .errors import InputError
 from .ingest import ReadOptions, iter_conversations
 from .pipeline import analyse
@@ -27,6 +29,7 @@ class BatchSummary:
     conversations: int = 0
     errors: int = 0
     warnings: int = 0
+    uncertain_turns: int = 0
     languages: Counter[str] = field(default_factory=Counter)
     channels: Counter[str] = field(default_factory=Counter)
     error_codes: Counter[str] = field(default_factory=Counter)
@@ -40,6 +43,7 @@ class BatchSummary:
     def to_dict(self) -> dict[str, object]:
         return {
             "conversations": self.conversations, "errors": self.errors, "warnings": self.warnings,
+            "uncertain_turns": self.uncertain_turns,
             "languages": dict(self.languages), "channels": dict(self.channels),
             "error_codes": dict(self.error_codes), "exit_status": self.exit_status,
         }
@@ -47,7 +51,7 @@ class BatchSummary:
 
 def score_paths(
     paths: Iterable[str | Path], out_dir: str | Path, options: ReadOptions | None = None,
-    *, on_item: Callable[[str], None] | None = None,
+    *, classifier: TurnClassifier | None = None, on_item: Callable[[str], None] | None = None,
 ) -> BatchSummary:
     """Read, analyse and write ``conversations.jsonl``, ``errors.jsonl`` and ``summary.json``.
 
@@ -59,21 +63,26 @@ def score_paths(
     summary = BatchSummary()
     with open(out / CONVERSATIONS_FILE, "w", encoding="utf-8") as conv_f, \
             open(out / ERRORS_FILE, "w", encoding="utf-8") as err_f:
-        for item in iter_conversations(paths, options):
-            if isinstance(item, InputError):
-                rec = item.to_record()
-                err_f.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
-                summary.errors += 1
-                summary.error_codes[rec.code] += 1
-                if on_item:
-                    on_item("error")
-                continue
-            result = analyse(item)
+        def readable() -> Iterator[Conversation]:
+            # Errors are written as they stream past; conversations go on to be analysed.
+            for item in iter_conversations(paths, options):
+                if isinstance(item, InputError):
+                    rec = item.to_record()
+                    err_f.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+                    summary.errors += 1
+                    summary.error_codes[rec.code] += 1
+                    if on_item:
+                        on_item("error")
+                else:
+                    yield item
+
+        for result in analyse(readable(), classifier):
             conv_f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
             summary.conversations += 1
-            summary.warnings += len(item.warnings)
+            summary.warnings += len(result.conversation.warnings)
             summary.languages[result.conversation.language or "unknown"] += 1
             summary.channels[result.conversation.channel or "unknown"] += 1
+            summary.uncertain_turns += sum(p.uncertain for p in result.predictions)
             if on_item:
                 on_item("ok")
     (out / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n",

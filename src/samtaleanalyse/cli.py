@@ -12,7 +12,8 @@ from rich.table import Table
 
 from ._version import __version__
 from .batch import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, score_paths
-from .errors import ConfigError, InputError
+from .classify.loading import load_classifier
+from .errors import ConfigError, InputError, ModelError
 from .ingest import ReadOptions, SpeakerMap, iter_conversations
 
 app = typer.Typer(
@@ -83,12 +84,15 @@ def score(
     speaker_map: Optional[Path] = _SPEAKER_MAP, speaker: Optional[list[str]] = _SPEAKER,
     first_speaker: Optional[str] = _FIRST, csv_columns: Optional[list[str]] = _CSV,
     max_turn_chars: int = _MAXLEN, language: Optional[str] = _LANG, channel: Optional[str] = _CHANNEL,
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-lex)."),
+    no_model: bool = typer.Option(False, "--no-model", help="Only read and identify languages; no attitude or behaviours."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl and OUT/summary.json."""
     try:
         options = _options(speaker_map, speaker, first_speaker, csv_columns, max_turn_chars, language, channel)
-    except ConfigError as exc:
+        classifier = None if no_model else load_classifier(model)
+    except (ConfigError, ModelError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
     show_progress = sys.stderr.isatty() and not quiet
@@ -98,13 +102,15 @@ def score(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} read"),
                       TimeElapsedColumn(), console=err_console, transient=True) as progress:
             task = progress.add_task("scoring", total=None)
-            summary = score_paths(paths, out, options, on_item=lambda _: progress.advance(task))
+            summary = score_paths(paths, out, options, classifier=classifier,
+                                  on_item=lambda _: progress.advance(task))
     else:
-        summary = score_paths(paths, out, options)
+        summary = score_paths(paths, out, options, classifier=classifier)
     if not quiet:
         langs = ", ".join(f"{k} {v}" for k, v in sorted(summary.languages.items()))
         out_console.print(f"{summary.conversations} conversations scored ({langs or 'none'}), "
-                          f"{summary.errors} inputs failed, {summary.warnings} warnings -> {out}/")
+                          f"{summary.errors} inputs failed, {summary.warnings} warnings, "
+                          f"{summary.uncertain_turns} uncertain turns -> {out}/")
     if summary.errors:
         err_console.print(f"[yellow]{summary.errors} input(s) failed: see {out / 'errors.jsonl'}[/yellow]")
     raise typer.Exit(summary.exit_status)

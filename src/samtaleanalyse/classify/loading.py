@@ -1,0 +1,35 @@
+"""Finding and loading the turn model the pipeline uses."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ModelError
+from .artefact import load_model
+from .encoder import E5Encoder
+from .predict import TurnClassifier
+
+DEFAULT_MODEL = Path("models") / "turns-e5-lex"
+MODEL_ENV = "SAMTALEANALYSE_MODEL"
+
+
+def default_model_path() -> Path:
+    """$SAMTALEANALYSE_MODEL, else models/turns-e5-lex in the working folder, else in the source checkout."""
+    if os.environ.get(MODEL_ENV):
+        return Path(os.environ[MODEL_ENV])
+    here = DEFAULT_MODEL
+    if (here / "metadata.json").is_file():
+        return here
+    checkout = Path(__file__).resolve().parents[3] / DEFAULT_MODEL
+    return checkout if (checkout / "metadata.json").is_file() else here
+
+
+def load_classifier(path: str | Path | None = None, num_threads: int | None = None) -> TurnClassifier:
+    encoder = E5Encoder(num_threads=num_threads)
+    folder = Path(path) if path is not None else default_model_path()
+    if not (folder / "metadata.json").is_file():
+        raise ModelError(
+            f"no turn model at {folder}.",
+            hint="train one with `samtaleanalyse train --config training/configs/default.toml` (needs the [train] extra), "
+                 f"point --model or ${MODEL_ENV} at a model folder, or pass --no-model to read and identify languages only.")
+    return TurnClassifier(load_model(folder, encoder_version=encoder.version), encoder)
