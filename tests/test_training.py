@@ -65,7 +65,7 @@ def test_train_writes_a_loadable_model_with_card(tmp_path, monkeypatch):
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["training"]["data_hash"] and meta["metrics"]["dev"]["attitude"]["macro_f1"] == dev["attitude"]["macro_f1"]
     card = (folder / "README.md").read_text()
-    assert "Attitude macro-F1" in card and "allow_pickle=False" in card
+    assert "Attitude macro-F1" in card and "allow_pickle=False" in card and "None" not in card
     conv = load_corpus(CORPUS)[0].to_conversation()
     preds = TurnClassifier(model, HashEncoder()).predict([conv])[0]
     assert len(preds) == sum(1 for t in conv.turns if t.role != "system")

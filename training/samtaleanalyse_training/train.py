@@ -185,5 +185,6 @@ def train(config: TrainConfig, *, card: bool = True) -> tuple[Path, dict[str, An
     model = TurnModel(model.heads, model.vectorizer, meta)
     out = save_model(model, config.out)
     if card:
-        (out / "README.md").write_text(model_card(meta), encoding="utf-8")
+        saved = json.loads((out / "metadata.json").read_text(encoding="utf-8"))  # as written, with lexical and tasks
+        (out / "README.md").write_text(model_card(saved), encoding="utf-8")
     return out, dev_metrics
