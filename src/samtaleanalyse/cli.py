@@ -164,14 +164,7 @@ def _load_plugins() -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="samtaleanalyse.commands"):
-        try:
-            ep.load()(app)
-        except ImportError as exc:  # the training extra is not installed: say so instead of failing
-            @app.command(ep.name, help=f"(unavailable: {exc}; install with pip install -e '.[train]')")
-            def _missing(_exc: str = str(exc)) -> None:
-                err_console.print(f"[red]error:[/red] this command needs the training extra ({_exc}); "
-                                  "run: .venv/bin/pip install -e '.[train]'")
-                raise typer.Exit(EXIT_USAGE)
+        ep.load()(app)
 
 
 _load_plugins()

@@ -9,12 +9,23 @@ from typing import Optional
 import typer
 
 
+def _require_training_extra() -> None:
+    try:
+        import datasets  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        typer.echo(f"error: this command needs the training extra ({exc}); run: .venv/bin/pip install -e '.[train]'",
+                   err=True)
+        raise typer.Exit(2)
+
+
 def register(app: typer.Typer) -> None:
     @app.command(epilog="Example:\n\n  samtaleanalyse train --config training/configs/default.toml")
     def train(config: Path = typer.Option(..., "--config", help="Training config (TOML)."),
               out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default: the config's out)."),
               limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations (smoke runs).")) -> None:
         """Train the turn model on the annotated corpus (train split; dev tunes thresholds)."""
+        _require_training_extra()
         from .train import TrainConfig, train as run
 
         cfg = TrainConfig.from_file(config)
@@ -33,6 +44,7 @@ def register(app: typer.Typer) -> None:
                  save: bool = typer.Option(False, "--save", help="Store the metrics in the model's metadata and card."),
                  as_json: bool = typer.Option(False, "--json")) -> None:
         """Per-label precision/recall/F1, macro-F1 per language and the attitude confusion matrix."""
+        _require_training_extra()
         from samtaleanalyse.classify.artefact import load_model
         from samtaleanalyse.classify.encoder import E5Encoder
 
