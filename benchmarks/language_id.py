@@ -7,6 +7,7 @@ conversations); the detector was not tuned on it. Run:
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from collections import defaultdict
 
 from samtaleanalyse.conversation import LANGUAGES
@@ -20,8 +21,8 @@ def main(root: str) -> None:
     ctx: dict[tuple[str, str], list[bool]] = defaultdict(list)
     conv_ok: dict[str, list[bool]] = defaultdict(list)
     for c in convs:
-        conv = c.to_conversation().with_updates(language=None)
-        conv = conv.with_updates(turns=tuple(t.__class__(**{**t.__dict__, "language": None}) for t in conv.turns))
+        conv = c.to_conversation()
+        conv = conv.with_updates(language=None, turns=tuple(replace(t, language=None) for t in conv.turns))
         result = identify(conv)
         # The conversation's language is defined as the agent's (the coaching language): gold is the
         # majority of the agent turns' labelled languages, the annotated conversation language on a tie.

@@ -13,6 +13,7 @@ from rich.table import Table
 from ._version import __version__
 from .batch import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, score_paths
 from .classify.loading import load_classifier
+from .cli_data import data_app
 from .errors import ConfigError, InputError, ModelError
 from .ingest import ReadOptions, SpeakerMap, iter_conversations
 
@@ -20,8 +21,6 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
     help="Conversation-quality analysis and coaching for Nordic customer service (nb, nn, da, sv, en).",
 )
-from .cli_data import data_app
-
 app.add_typer(data_app, name="data")
 err_console = Console(stderr=True)
 out_console = Console(soft_wrap=True)

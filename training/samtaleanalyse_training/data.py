@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from samtaleanalyse.classify.features import turn_inputs
+from samtaleanalyse.classify.features import TurnInput, turn_inputs
 from samtaleanalyse.corpus import parse_record
 
 
@@ -19,6 +19,9 @@ class Example:
     context: str
     attitude: str | None
     behaviours: tuple[str, ...]
+
+    def as_input(self) -> TurnInput:
+        return TurnInput(self.conversation_id, self.turn_index, self.role, self.text, self.context)
 
 
 def load_examples(corpus: str | Path, *, limit_conversations: int | None = None) -> list[Example]:

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from samtaleanalyse.classify.artefact import TurnModel
-from samtaleanalyse.classify.features import TurnInput, dense_features
+from samtaleanalyse.classify.features import dense_features
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from .data import Example
@@ -16,8 +16,8 @@ LANGS = ("nb", "nn", "da", "sv", "en")
 
 def predict_examples(model: TurnModel, rows: Sequence[Example], encoder: Any, task: str) -> np.ndarray:
     head = model.heads[task]
-    inputs = [TurnInput(r.conversation_id, r.turn_index, r.role, r.text, r.context) for r in rows]
-    return head.predict_proba(dense_features(inputs, encoder), model.vectorizer.transform([r.text for r in rows]))
+    return head.predict_proba(dense_features([r.as_input() for r in rows], encoder),
+                              model.vectorizer.transform([r.text for r in rows]))
 
 
 def _prf(y: np.ndarray, p: np.ndarray) -> dict[str, float]:

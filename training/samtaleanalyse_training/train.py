@@ -18,7 +18,7 @@ import numpy as np
 from samtaleanalyse._version import __version__
 from samtaleanalyse.classify.artefact import TurnModel, save_model
 from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
-from samtaleanalyse.classify.features import TurnInput, dense_features
+from samtaleanalyse.classify.features import dense_features
 from samtaleanalyse.classify.heads import LinearHead
 from samtaleanalyse.classify.lexical import CharNgramVectorizer, SparseRows
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
@@ -48,10 +48,6 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
         return cls(**data)
-
-
-def _to_inputs(rows: Sequence[Example]) -> list[TurnInput]:
-    return [TurnInput(r.conversation_id, r.turn_index, r.role, r.text, r.context) for r in rows]
 
 
 def _stack(dense: np.ndarray, lex: SparseRows, weight: float):  # type: ignore[no-untyped-def]
@@ -117,8 +113,8 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
     # attitude: one multinomial head over customer turns
     tr = [e for e in train if e.role == "customer"]
     dv = [e for e in dev if e.role == "customer"]
-    Xtr = _stack(dense_features(_to_inputs(tr), encoder), vec.transform([e.text for e in tr]), weight)
-    Xdv = _stack(dense_features(_to_inputs(dv), encoder), vec.transform([e.text for e in dv]), weight)
+    Xtr = _stack(dense_features([e.as_input() for e in tr], encoder), vec.transform([e.text for e in tr]), weight)
+    Xdv = _stack(dense_features([e.as_input() for e in dv], encoder), vec.transform([e.text for e in dv]), weight)
     ytr = np.array([ATTITUDES.index(e.attitude) for e in tr])
     ydv = np.array([ATTITUDES.index(e.attitude) for e in dv])
     clf = LogisticRegression(C=config.attitude.get("C", 4.0), max_iter=5000, random_state=rng_seed,
@@ -136,8 +132,8 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
     # behaviours: one binary head per label over agent turns, thresholds tuned on dev
     tr = [e for e in train if e.role == "agent"]
     dv = [e for e in dev if e.role == "agent"]
-    Xtr = _stack(dense_features(_to_inputs(tr), encoder), vec.transform([e.text for e in tr]), weight)
-    Xdv = _stack(dense_features(_to_inputs(dv), encoder), vec.transform([e.text for e in dv]), weight)
+    Xtr = _stack(dense_features([e.as_input() for e in tr], encoder), vec.transform([e.text for e in tr]), weight)
+    Xdv = _stack(dense_features([e.as_input() for e in dv], encoder), vec.transform([e.text for e in dv]), weight)
     coefs, intercepts, thresholds = [], [], []
     for label in BEHAVIOURS:
         y = np.array([label in e.behaviours for e in tr])

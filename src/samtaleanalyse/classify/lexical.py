@@ -119,8 +119,3 @@ class CharNgramVectorizer:
             indptr.append(len(indices))
         return SparseRows(np.array(indptr, dtype=np.int64), np.array(indices, dtype=np.int64),
                           np.array(values, dtype=np.float32), self.n_features)
-
-    def ngrams_of(self, index: int) -> str:
-        if not hasattr(self, "_inverse"):
-            self._inverse = {i: g for g, i in self.vocabulary_.items()}
-        return self._inverse[index]

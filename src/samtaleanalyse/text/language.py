@@ -9,7 +9,7 @@ A language given in the input always wins.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
@@ -114,12 +114,8 @@ def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[Langua
 def identify(conversation: Conversation) -> Conversation:
     """A copy of ``conversation`` with the language of every turn and of the whole filled in."""
     decisions, conv_lang = decide(conversation.turns, conversation.language)
-    turns = tuple(
-        t if t.language == d.language else Turn(
-            index=t.index, role=t.role, text=t.text, speaker=t.speaker, start=t.start, end=t.end,
-            timestamp=t.timestamp, language=d.language)
-        for t, d in zip(conversation.turns, decisions)
-    )
+    turns = tuple(t if t.language == d.language else replace(t, language=d.language)
+                  for t, d in zip(conversation.turns, decisions))
     return conversation.with_updates(turns=turns, language=conv_lang)
 
 
