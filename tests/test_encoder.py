@@ -29,3 +29,13 @@ def test_cache_returns_same_vectors_and_keeps_order():
     b = enc.encode(["hei", "takk"])
     assert np.allclose(b[1], a[0])
     assert len(enc._cache) == 2
+
+
+def test_file_cache_round_trip_without_pickle(tmp_path):
+    enc = E5Encoder(num_threads=1, cache_file=tmp_path / "cache.npz")
+    first = enc.encode(["hei på deg", "tack så mycket"])
+    assert (tmp_path / "cache.npz").exists()
+    again = E5Encoder(num_threads=1, cache_file=tmp_path / "cache.npz")
+    assert again._model is None and "hei på deg" in again._cache
+    assert np.allclose(again.encode(["hei på deg"])[0], first[0])
+    assert again._model is None  # served from the file, the encoder never loaded

@@ -58,7 +58,12 @@ def test_small_training_run_learns_and_is_reproducible(tmp_path):
 def test_train_writes_a_loadable_model_with_card(tmp_path, monkeypatch):
     import samtaleanalyse_training.train as tr
 
-    monkeypatch.setattr(tr, "E5Encoder", lambda num_threads=2: HashEncoder())
+    class _Factory:
+        @staticmethod
+        def from_env(num_threads=2):
+            return HashEncoder()
+
+    monkeypatch.setattr(tr, "E5Encoder", _Factory)
     cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=120)
     folder, dev = train(cfg)
     model = load_model(folder)

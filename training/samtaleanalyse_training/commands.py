@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from .data import load_examples
         from .evaluate import score_predictions
 
-        encoder = E5Encoder(num_threads=2)
+        encoder = E5Encoder.from_env(num_threads=2)
         m = load_model(model, encoder_version=encoder.version)
         rows = [e for e in load_examples(corpus) if e.split == split]
         metrics = score_predictions(m, rows, encoder)

