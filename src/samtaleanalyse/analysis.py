@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .classify.predict import TurnPrediction
+from .coaching.coach import Coaching
 from .conversation import Conversation
 
 
@@ -18,6 +19,7 @@ class AnalysedConversation:
 
     conversation: Conversation
     predictions: tuple[TurnPrediction, ...] = ()
+    coaching: Coaching | None = None
 
     def prediction(self, turn_index: int) -> TurnPrediction | None:
         return next((p for p in self.predictions if p.turn_index == turn_index), None)
@@ -39,4 +41,6 @@ class AnalysedConversation:
                     turn["behaviours"] = list(p.labels)
                     turn["behaviour_scores"] = dict(p.scores)
                 turn["uncertain"] = p.uncertain
+        if self.coaching is not None:
+            out.update(self.coaching.to_dict())
         return out

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .classify.predict import TurnClassifier
+from .coaching import Coach
+from .coaching.render import feedback_filename, render_markdown
 from .conversation import Conversation
 from .errors import InputError
 from .ingest import ReadOptions, iter_conversations
@@ -16,6 +18,7 @@ from .pipeline import analyse
 CONVERSATIONS_FILE = "conversations.jsonl"
 ERRORS_FILE = "errors.jsonl"
 SUMMARY_FILE = "summary.json"
+FEEDBACK_DIR = "feedback"
 
 # Exit statuses of `samtaleanalyse score` (documented in the README).
 EXIT_OK = 0
@@ -30,6 +33,8 @@ class BatchSummary:
     errors: int = 0
     warnings: int = 0
     uncertain_turns: int = 0
+    scores: list[int] = field(default_factory=list)
+    findings: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     channels: Counter[str] = field(default_factory=Counter)
     error_codes: Counter[str] = field(default_factory=Counter)
@@ -44,6 +49,9 @@ class BatchSummary:
         return {
             "conversations": self.conversations, "errors": self.errors, "warnings": self.warnings,
             "uncertain_turns": self.uncertain_turns,
+            "coached": len(self.scores),
+            "mean_score": round(sum(self.scores) / len(self.scores), 1) if self.scores else None,
+            "findings": dict(sorted(self.findings.items())),
             "languages": dict(self.languages), "channels": dict(self.channels),
             "error_codes": dict(self.error_codes), "exit_status": self.exit_status,
         }
@@ -51,12 +59,13 @@ class BatchSummary:
 
 def score_paths(
     paths: Iterable[str | Path], out_dir: str | Path, options: ReadOptions | None = None,
-    *, classifier: TurnClassifier | None = None, on_item: Callable[[str], None] | None = None,
+    *, classifier: TurnClassifier | None = None, coach: Coach | None = None, on_item: Callable[[str], None] | None = None,
 ) -> BatchSummary:
     """Read, analyse and write ``conversations.jsonl``, ``errors.jsonl`` and ``summary.json``.
 
     Every input that can be read is written even when others fail; each failure is one
-    line of ``errors.jsonl``.
+    line of ``errors.jsonl``. With a coach, each conversation's feedback is also written as
+    ``feedback/<id>.md``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -76,8 +85,19 @@ def score_paths(
                 else:
                     yield item
 
-        for result in analyse(readable(), classifier):
+        names: Counter[str] = Counter()
+        for result in analyse(readable(), classifier, coach):
             conv_f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            if result.coaching is not None:
+                summary.scores.append(result.coaching.score.value)
+                summary.findings.update(f.code for f in result.coaching.findings)
+                name = feedback_filename(result.conversation.id)
+                names[name] += 1
+                if names[name] > 1:  # two conversations whose ids differ only in unsafe characters
+                    name = name[:-3] + f"-{names[name]}.md"
+                (out / FEEDBACK_DIR).mkdir(exist_ok=True)
+                (out / FEEDBACK_DIR / name).write_text(render_markdown(result.conversation.id, result.coaching),
+                                                       encoding="utf-8")
             summary.conversations += 1
             summary.warnings += len(result.conversation.warnings)
             summary.languages[result.conversation.language or "unknown"] += 1

@@ -1,0 +1,99 @@
+"""Turning detections into findings an agent can act on: what happened, why (cited guidance), what to try."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from ..errors import ConfigError
+from ..guidance.loader import GuidanceEntry
+from .config import SEVERITIES, CoachingConfig
+from .rules import Detection
+from .score import QualityScore
+from .texts import Texts
+from .trajectory import AttitudeTrajectory
+from .view import ConversationView
+
+QUOTE_CHARS = 160
+
+
+@dataclass(frozen=True)
+class GuidanceRef:
+    id: str
+    source: str        # the seed document's file name
+    section: str
+    title: str
+    text: str          # in the feedback language
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "source": self.source, "section": self.section, "title": self.title, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    kind: str           # "issue" or "strength"
+    severity: str
+    confidence: float
+    turns: tuple[int, ...]
+    title: str
+    message: str
+    suggestion: str
+    guidance: GuidanceRef
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "kind": self.kind, "severity": self.severity, "confidence": self.confidence,
+                "turns": list(self.turns), "title": self.title, "message": self.message,
+                "suggestion": self.suggestion, "guidance": self.guidance.to_dict()}
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",.;:") + " …"
+
+
+def importance(f: Finding) -> tuple[int, float, int]:
+    return (SEVERITIES.index(f.severity), -f.confidence, f.turns[0] if f.turns else 0)
+
+
+def make_findings(view: ConversationView, detections: Sequence[Detection], config: CoachingConfig,
+                  guidance: Mapping[str, GuidanceEntry], texts: Texts) -> list[Finding]:
+    """Strengths first, then issues, each group by severity, then confidence, then turn order."""
+    out = []
+    for d in detections:
+        rule = config.rule(d.code)
+        if d.confidence < rule.min_confidence:
+            continue
+        entry = guidance.get(rule.guidance)
+        if entry is None:
+            raise ConfigError(f"finding {d.code} points to guidance entry {rule.guidance!r}, which does not exist.",
+                              hint="fix `guidance` in the rules file or add the entry to a guidance folder.")
+        title, text = entry.in_language(texts.language)
+        words = texts.finding(d.code)
+        first = d.turns[0] if d.turns else None
+        message = words.message.format(turn=(first + 1) if first is not None else "?",
+                                       quote=quote(view.text_of(first)) if first is not None else "")
+        out.append(Finding(code=d.code, kind=rule.kind, severity=rule.severity, confidence=d.confidence,
+                           turns=d.turns, title=words.title, message=message, suggestion=words.suggestion,
+                           guidance=GuidanceRef(entry.id, entry.source, entry.section, title, text)))
+    strengths = sorted((f for f in out if f.kind == "strength"), key=importance)
+    issues = sorted((f for f in out if f.kind == "issue"), key=importance)
+    return strengths + issues
+
+
+def summarise(view: ConversationView, findings: Sequence[Finding], trajectory: AttitudeTrajectory,
+              score: QualityScore, texts: Texts) -> str:
+    s = texts.summary
+    if trajectory.start is None:
+        parts = [s["no_customer"]]
+    else:
+        key = "complaint" if view.complaint_turns() else "no_complaint"
+        parts = [s[key].format(start=texts.attitude(trajectory.start), end=texts.attitude(trajectory.end),
+                               course=texts.trajectory.get(trajectory.course, trajectory.course))]
+    issues = [f for f in findings if f.kind == "issue"]
+    strengths = [f for f in findings if f.kind == "strength"]
+    parts.append(s["counts"].format(n_strengths=len(strengths), n_issues=len(issues), score=score.value))
+    parts.append(s["top_issue"].format(top=issues[0].title) if issues else s["all_good"])
+    return " ".join(p.strip() for p in parts if p.strip())

@@ -1,0 +1,49 @@
+"""Plain-text (Markdown) feedback an agent can read: summary, strengths, then what to work on."""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from .coach import Coaching
+from .feedback import Finding
+from .texts import load_texts
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def feedback_filename(conversation_id: str) -> str:
+    """A file name from any conversation id (ids from exports carry slashes, colons and spaces)."""
+    return (_UNSAFE.sub("_", conversation_id).strip("._") or "conversation") + ".md"
+
+
+def _finding(f: Finding, labels: dict[str, str], severity: Mapping[str, str]) -> list[str]:
+    turn_word = labels["turn"]
+    where = ", ".join(f"{turn_word} {i + 1}" for i in f.turns)
+    lines = [f"### {f.title}", "",
+             f"*{where} · {severity.get(f.severity, f.severity)} · {severity['confidence']} {f.confidence:.0%}*", "",
+             f"**{labels['what_happened']}:** {f.message}", "",
+             f"**{labels['why']}:** {f.guidance.text}", "",
+             f"**{labels['try_this']}:** {f.suggestion}", "",
+             f"<sub>{labels['source']}: {f.guidance.source}, «{f.guidance.section}» ({f.guidance.id})</sub>", ""]
+    return lines
+
+
+def render_markdown(conversation_id: str, coaching: Coaching) -> str:
+    texts = load_texts(coaching.language)
+    labels = dict(texts.labels)
+    out = [f"# {conversation_id}", "", f"**{labels['summary']}:** {coaching.summary}", "",
+           f"**{labels['score']}: {coaching.score.value}/100**", ""]
+    breakdown = ", ".join(f"{i.code} {i.points:+g}" for i in coaching.score.items)
+    if breakdown:
+        out += [f"<sub>{coaching.score.base:g} {breakdown} (cap {coaching.score.strength_bonus_cap:g})</sub>", ""]
+    out += [f"## {labels['strengths']}", ""]
+    if coaching.strengths:
+        for f in coaching.strengths:
+            out += _finding(f, labels, texts.severity)
+    else:
+        out += [texts.summary["no_strengths"], ""]
+    if coaching.issues:
+        out += [f"## {labels['issues']}", ""]
+        for f in coaching.issues:
+            out += _finding(f, labels, texts.severity)
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,64 @@
+"""Feedback wording per language (texts/<lang>.toml): what happened and what to try, for each finding."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ConfigError
+
+TEXTS_DIR = Path(__file__).parent / "texts"
+FALLBACK = "en"
+
+
+@dataclass(frozen=True)
+class FindingText:
+    title: str
+    message: str        # placeholders {turn} and {quote}
+    suggestion: str
+
+
+@dataclass(frozen=True)
+class Texts:
+    language: str
+    attitudes: Mapping[str, str]
+    trajectory: Mapping[str, str]
+    labels: Mapping[str, str]
+    summary: Mapping[str, str]
+    severity: Mapping[str, str]
+    findings: Mapping[str, FindingText]
+
+    def finding(self, code: str) -> FindingText:
+        if code not in self.findings:
+            raise ConfigError(f"feedback texts for {self.language!r} have no entry for finding {code!r}.",
+                              hint=f"add [findings.{code}] with title, message and suggestion to texts/{self.language}.toml.")
+        return self.findings[code]
+
+    def attitude(self, label: str | None) -> str:
+        return self.attitudes.get(label or "unknown", self.attitudes.get("unknown", "?"))
+
+
+def _parse(data: Mapping[str, Any], origin: str) -> Texts:
+    try:
+        findings = {code: FindingText(**values) for code, values in data["findings"].items()}
+        return Texts(language=data["language"], attitudes=data["attitudes"], trajectory=data["trajectory"],
+                     labels=data["labels"], summary=data["summary"], severity=data["severity"],
+                     findings=findings)
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"feedback texts {origin} are incomplete or malformed ({exc}).",
+                          hint="compare with texts/en.toml: every section and key must be there.") from None
+
+
+def available_languages() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in TEXTS_DIR.glob("*.toml")))
+
+
+@lru_cache(maxsize=None)
+def load_texts(language: str) -> Texts:
+    """The texts of ``language``; English where a language has no file."""
+    path = TEXTS_DIR / f"{language}.toml"
+    if not path.exists():
+        path = TEXTS_DIR / f"{FALLBACK}.toml"
+    return _parse(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
