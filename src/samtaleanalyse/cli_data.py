@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -137,3 +139,28 @@ def agreement_cmd(first: Path = typer.Argument(..., help="Corpus (folder or file
     for label, r in result.items():
         table.add_row(label, f"{r['kappa']:.2f}", f"{r['agreement']:.2f}", str(int(r["n"])))
     console.print(table)
+
+
+@data_app.command("findings", epilog="Examples:\n\n  samtaleanalyse data findings --check\n\n"
+                                     "  samtaleanalyse data findings --write")
+def findings_cmd(root: Path = _ROOT,
+                 write: bool = typer.Option(False, "--write", help="Rewrite the corpus files with the derived findings."),
+                 check: bool = typer.Option(False, "--check", help="Exit 1 when a stored `findings` field is out of date.")) -> None:
+    """Derive each conversation's findings from its gold turn labels with the coaching rules."""
+    from .corpus.findings import gold_findings, stale_findings
+
+    convs = load_corpus(root)
+    stale = stale_findings(convs)
+    counts: Counter[str] = Counter(code for c in convs for code in gold_findings(c))
+    for code, n in sorted(counts.items()):
+        console.print(f"{code:28s} {n:4d}")
+    console.print(f"{len(convs)} conversations, {len(stale)} with out-of-date findings")
+    if write and stale:
+        changed = {cid for cid, _, _ in stale}
+        written = write_corpus([replace(c, findings=gold_findings(c)) if c.id in changed else c for c in convs])
+        console.print(f"rewrote {len(written)} file(s)")
+    elif check and stale:
+        for cid, stored, derived in stale[:20]:
+            console.print(f"[red]{cid}: stored {list(stored)}, rules give {list(derived)}[/]")
+        console.print("run `samtaleanalyse data findings --write` to update them.")
+        raise typer.Exit(1)
