@@ -14,7 +14,11 @@ from ._version import __version__
 from .batch import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, score_paths
 from .classify.loading import load_classifier
 from .cli_data import data_app
+from .coaching import Coach, load_config
+from .cli_explain import register as register_explain
+from .conversation import LANGUAGES
 from .errors import ConfigError, InputError, ModelError
+from .guidance import load_guidance
 from .ingest import ReadOptions, SpeakerMap, iter_conversations
 
 app = typer.Typer(
@@ -85,11 +89,19 @@ def score(
     max_turn_chars: int = _MAXLEN, language: Optional[str] = _LANG, channel: Optional[str] = _CHANNEL,
     model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-lex)."),
     no_model: bool = typer.Option(False, "--no-model", help="Only read and identify languages; no attitude or behaviours."),
+    feedback_language: Optional[str] = typer.Option(None, "--feedback-language",
+                                                    help="Write feedback in this language (nb, nn, da, sv, en) instead of each conversation's own."),
+    rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML) overriding the default findings settings; repeatable."),
+    guidance: Optional[list[Path]] = typer.Option(None, "--guidance", help="A team's folder of guidance entries (TOML) adding to or overriding the default; repeatable."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
-    """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl and OUT/summary.json."""
+    """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl, OUT/summary.json and OUT/feedback/<id>.md."""
     try:
         options = _options(speaker_map, speaker, first_speaker, csv_columns, max_turn_chars, language, channel)
+        if feedback_language is not None and feedback_language not in LANGUAGES:
+            raise ConfigError(f"--feedback-language {feedback_language!r} is not supported.",
+                              hint=f"use one of {', '.join(LANGUAGES)}.")
+        coach = Coach(load_config(*(rules or [])), load_guidance(*(guidance or [])), feedback_language)
         classifier = None if no_model else load_classifier(model)
     except (ConfigError, ModelError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -101,15 +113,17 @@ def score(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} read"),
                       TimeElapsedColumn(), console=err_console, transient=True) as progress:
             task = progress.add_task("scoring", total=None)
-            summary = score_paths(paths, out, options, classifier=classifier,
+            summary = score_paths(paths, out, options, classifier=classifier, coach=coach,
                                   on_item=lambda _: progress.advance(task))
     else:
-        summary = score_paths(paths, out, options, classifier=classifier)
+        summary = score_paths(paths, out, options, classifier=classifier, coach=coach)
     if not quiet:
         langs = ", ".join(f"{k} {v}" for k, v in sorted(summary.languages.items()))
         out_console.print(f"{summary.conversations} conversations scored ({langs or 'none'}), "
                           f"{summary.errors} inputs failed, {summary.warnings} warnings, "
                           f"{summary.uncertain_turns} uncertain turns -> {out}/")
+        if summary.scores:
+            out_console.print(f"mean quality score {summary.to_dict()['mean_score']}; feedback in {out / 'feedback'}/")
     if summary.errors:
         err_console.print(f"[yellow]{summary.errors} input(s) failed: see {out / 'errors.jsonl'}[/yellow]")
     raise typer.Exit(summary.exit_status)
@@ -166,6 +180,7 @@ def _load_plugins() -> None:
         ep.load()(app)
 
 
+register_explain(app)
 _load_plugins()
 
 

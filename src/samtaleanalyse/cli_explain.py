@@ -1,0 +1,138 @@
+"""`samtaleanalyse explain`: which words of a turn carry its label, for coaches and model reviews."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .batch import EXIT_NOTHING_READ, EXIT_USAGE
+from .classify.explain import (DEFAULT_TOP_K, MAX_WORDS, Predictor, TurnExplanation, explain_conversation,
+                               known_labels)
+from .classify.loading import load_classifier
+from .conversation import Conversation
+from .errors import ConfigError, InputError, ModelError
+from .ingest import iter_conversations
+from .text.language import identify
+
+# Smaller contributions are noise of the model's rounding and of nearly neutral words.
+HIGHLIGHT_MIN = 0.01
+
+EPILOG = ("Examples:\n\n  samtaleanalyse explain examples/chats/chats.jsonl --conversation en-chat-501\n\n"
+          "  samtaleanalyse explain examples/calls/samtale_0412.vtt --turn 2 --label empathy\n\n"
+          "  samtaleanalyse explain chats.jsonl --conversation c-17 --turn 4 --top 5 --json\n\n"
+          f"A word's contribution is p(label) minus p(label) with the word removed; only the first {MAX_WORDS} "
+          "words of a turn are tried.\n\n"
+          "Exit status: 0 explained; 2 bad usage (unknown conversation, turn or label); 3 nothing could be read.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog=EPILOG)(explain)
+
+
+def explain(
+    file: str = typer.Argument(..., help="A transcript in any format `score` reads; '-' reads JSONL from standard input."),
+    conversation: Optional[str] = typer.Option(None, "--conversation", "-c", help="Only the conversation with this id."),
+    turn: Optional[int] = typer.Option(None, "--turn", "-t", help="Only this turn (its index, as in `score` output)."),
+    label: Optional[str] = typer.Option(None, "--label", "-l", help="Explain this label (default: the predicted ones)."),
+    top: int = typer.Option(DEFAULT_TOP_K, "--top", "-k", min=1, help="How many words to show per turn."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per explained turn and label."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-lex)."),
+    speaker: Optional[list[str]] = typer.Option(None, "--speaker", help="Map a speaker label to a role, e.g. --speaker 'Kari=agent' (repeatable)."),
+    speaker_map: Optional[Path] = typer.Option(None, "--speaker-map", help="TOML file with a \\[speakers] table (label = \"agent\" or \"customer\")."),
+    language: Optional[str] = typer.Option(None, "--language", help="Language of the input (nb, nn, da, sv, en) when known; otherwise detected."),
+) -> None:
+    """Show which words carry each turn's attitude or behaviour labels (word occlusion)."""
+    err = Console(stderr=True)
+    try:
+        convs = _select(_read(file, speaker, speaker_map, language, err), conversation, turn, file)
+        classifier = load_classifier(model)
+        _check_label(classifier, label)
+        explanations = [e for c in convs for e in _explain(classifier, identify(c), turn, label, top)]
+    except (ConfigError, ModelError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE)
+    if as_json:
+        for e in explanations:
+            typer.echo(json.dumps(e.to_dict(), ensure_ascii=False))
+        return
+    out = Console(soft_wrap=True)
+    for e in explanations:
+        _show(out, e)
+    if not explanations:
+        out.print("no turn has a predicted label to explain; pick one with --turn and --label.")
+
+
+def _read(file: str, speaker: Sequence[str] | None, speaker_map: Path | None, language: str | None,
+          err: Console) -> list[Conversation]:
+    from .cli import _options  # the same speaker and language handling as `score`
+
+    options = _options(speaker_map=speaker_map, speaker=list(speaker or []), first_speaker=None, csv_columns=None,
+                       max_turn_chars=5000, language=language, channel=None)
+    convs: list[Conversation] = []
+    for item in iter_conversations([file], options):
+        if isinstance(item, InputError):
+            err.print(f"[yellow]not read:[/yellow] {escape(str(item))}")
+        else:
+            convs.append(item)
+    if not convs:
+        err.print(f"[red]error:[/red] no conversation could be read from {escape(file)}.")
+        raise typer.Exit(EXIT_NOTHING_READ)
+    return convs
+
+
+def _select(convs: list[Conversation], wanted: str | None, turn: int | None, file: str) -> list[Conversation]:
+    ids = ", ".join(c.id for c in convs)
+    if wanted is not None:
+        convs = [c for c in convs if c.id == wanted]
+        if not convs:
+            raise ConfigError(f"no conversation {wanted!r} in {file}.", hint=f"its conversations are: {ids}.")
+    if turn is not None and len(convs) > 1:
+        raise ConfigError(f"--turn needs --conversation: {file} holds {len(convs)} conversations.",
+                          hint=f"add --conversation with one of: {ids}.")
+    return convs
+
+
+def _check_label(classifier: Predictor, label: str | None) -> None:
+    tasks = known_labels(classifier)
+    if label is None or not tasks or any(label in labels for labels in tasks.values()):
+        return
+    listed = "; ".join(f"{task}: {', '.join(labels)}" for task, labels in tasks.items())
+    raise ConfigError(f"the model has no label {label!r}.", hint=f"its labels are {listed}.")
+
+
+def _explain(classifier: Predictor, conv: Conversation, turn: int | None, label: str | None,
+             top: int) -> list[TurnExplanation]:
+    return explain_conversation(classifier, conv, top, turns=None if turn is None else [turn],
+                                labels=None if label is None else [label])
+
+
+def _show(out: Console, e: TurnExplanation) -> None:
+    note = f" [dim](only the first {MAX_WORDS} words were tried)[/dim]" if e.truncated else ""
+    out.print(f"[bold]{escape(e.conversation_id)}[/bold] turn {e.turn_index} ({e.role}): "
+              f"[bold]{escape(e.label)}[/bold] p={e.probability:.2f}{note}")
+    out.print("  " + highlight(e))
+    table = Table(show_header=True, header_style="dim", box=None, padding=(0, 2))
+    table.add_column("word")
+    table.add_column("contribution", justify="right")
+    for w in e.words:
+        colour = "green" if w.contribution > 0 else "red" if w.contribution < 0 else "dim"
+        table.add_row(escape(w.text), f"[{colour}]{w.contribution:+.3f}[/{colour}]")
+    out.print(table)
+    out.print()
+
+
+def highlight(e: TurnExplanation) -> str:
+    """The turn as rich markup: words for the label bold green, words against it red."""
+    parts: list[str] = []
+    pos = 0
+    for w in sorted((w for w in e.words if abs(w.contribution) >= HIGHLIGHT_MIN), key=lambda w: w.start):
+        style = "bold green" if w.contribution > 0 else "red"
+        parts += [escape(e.text[pos:w.start]), f"[{style}]{escape(e.text[w.start:w.end])}[/{style}]"]
+        pos = w.end
+    parts.append(escape(e.text[pos:]))
+    return "".join(parts)
