@@ -67,7 +67,7 @@ def _options(speaker_map: Optional[Path], speaker: list[str] | None, first_speak
                        language=language, channel=channel)
 
 
-_SPEAKER_MAP = typer.Option(None, "--speaker-map", help="TOML file with a [speakers] table: label = \"agent\"|\"customer\"|\"system\".")
+_SPEAKER_MAP = typer.Option(None, "--speaker-map", help="TOML file with a \\[speakers] table: label = \"agent\"|\"customer\"|\"system\".")
 _SPEAKER = typer.Option(None, "--speaker", help="Map a speaker label to a role, e.g. --speaker 'Kari=agent' (repeatable).")
 _FIRST = typer.Option(None, "--first-speaker", help="For anonymous diariser labels (spk_0, SPEAKER_00): the role of the first one to speak (agent or customer).")
 _CSV = typer.Option(None, "--csv-columns", help="CSV header names, e.g. conversation_id=ChatID,speaker=Fra,text=Melding.")

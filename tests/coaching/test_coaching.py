@@ -1,0 +1,163 @@
+"""Coaching beyond the rule cases: team settings, confidence from predictions, trajectory, score, wording."""
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from samtaleanalyse.analysis import AnalysedConversation
+from samtaleanalyse.classify.predict import TurnPrediction
+from samtaleanalyse.cli import app
+from samtaleanalyse.coaching import RULES, Coach, from_analysis, from_labels, load_config
+from samtaleanalyse.coaching.render import feedback_filename, render_markdown
+from samtaleanalyse.coaching.texts import available_languages, load_texts
+from samtaleanalyse.coaching.trajectory import attitude_trajectory
+from samtaleanalyse.conversation import LANGUAGES, Conversation, Turn
+from samtaleanalyse.corpus import load_corpus
+from samtaleanalyse.corpus.findings import stale_findings
+from samtaleanalyse.errors import ConfigError
+from samtaleanalyse.guidance import SEED_FILES, load_guidance
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "annotated" / "conversations"
+
+COMPLAINT = [
+    {"speaker": "customer", "text": "Dette er tredje gang pakken forsvinner. Helt uakseptabelt!", "attitude": "hostile"},
+    {"speaker": "agent", "text": "Her får du et gavekort på 200 kr.", "behaviours": ["compensation"]},
+    {"speaker": "system", "text": "Samtalen er overført."},
+    {"speaker": "customer", "text": "Et gavekort? Jeg vil ha pakken min.", "attitude": "hostile"},
+    {"speaker": "agent", "text": "Beklager, det er lageret som har rotet.", "behaviours": ["apology", "blame"]},
+    {"speaker": "customer", "text": "Greit, takk.", "attitude": "neutral"},
+]
+
+
+def _codes(turns, **kw):
+    return {f.code for f in Coach(**kw)(from_labels("t", "nb", turns)).findings}
+
+
+def test_team_rules_file_disables_and_reweights(tmp_path):
+    team = tmp_path / "team.toml"
+    team.write_text('[findings.blame_shifting]\nenabled = false\n\n[findings.missing_apology]\nseverity = "low"\npoints = 1\n'
+                    '\n[score]\nbase = 90\n', encoding="utf-8")
+    config = load_config(team)
+    assert not config.enabled("blame_shifting") and config.rule("missing_apology").points == 1
+    assert "blame_shifting" in _codes(COMPLAINT) and "blame_shifting" not in _codes(COMPLAINT, config=config)
+    coaching = Coach(config=config)(from_labels("t", "nb", COMPLAINT))
+    assert coaching.score.base == 90
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('[findings.no_such_thing]\nenabled = false\n', "no such finding"),
+    ('[findings.missing_apology]\nseverity = "urgent"\n', "severity"),
+    ('[findings.missing_apology]\npoints = -3\n', "points"),
+    ('[findings.missing_apology]\nweight = 3\n', "unknown key"),
+    ('[scoring]\nbase = 3\n', "unknown section"),
+    ('[findings.missing_apology\n', "not valid TOML"),
+])
+def test_bad_team_rules_name_file_and_problem(tmp_path, text, problem):
+    team = tmp_path / "team.toml"
+    team.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(team)
+    assert problem in str(err.value) and str(team) in str(err.value)
+
+
+def _predicted(attitudes, behaviours):
+    """An analysed conversation with the given predicted probabilities (customer, agent alternating)."""
+    turns, preds = [], []
+    for i, (att, beh) in enumerate(zip(attitudes, behaviours)):
+        turns.append(Turn(index=2 * i, role="customer", text=f"kunde {i}"))
+        turns.append(Turn(index=2 * i + 1, role="agent", text=f"agent {i}"))
+        preds.append(TurnPrediction(2 * i, "attitude", att, (max(att, key=att.get),), False, "m"))
+        preds.append(TurnPrediction(2 * i + 1, "behaviours", beh, tuple(k for k, v in beh.items() if v >= 0.5), False, "m"))
+    return AnalysedConversation(Conversation(id="p", turns=tuple(turns), language="da"), tuple(preds))
+
+
+def test_confidence_is_the_weakest_condition():
+    analysed = _predicted(
+        [{"hostile": 0.7, "sceptical": 0.1, "neutral": 0.2, "loyal": 0.0}],
+        [{"apology": 0.3, "question": 0.9, "solution": 0.2}])
+    found = {f.code: f for f in Coach()(from_analysis(analysed)).findings}
+    # complaint: 0.7 + 0.1; no apology: 1 - 0.3
+    assert found["missing_apology"].confidence == pytest.approx(0.7)
+    assert found["missing_apology"].turns == (0,)
+
+
+def test_trajectory_names_the_moves_and_apologies_that_did_not_land():
+    view = from_labels("t", "nb", COMPLAINT)
+    traj = attitude_trajectory(view)
+    assert (traj.start, traj.end, traj.course) == ("hostile", "neutral", "improved")
+    assert [s.to_dict()["to"] for s in traj.shifts] == ["neutral"]
+    assert traj.shifts[0].agent_turns == (4,) and set(traj.shifts[0].agent_moves) == {"apology", "blame"}
+    unlanded = from_labels("u", "nb", COMPLAINT[:5] + [{"speaker": "customer", "text": "Nei!", "attitude": "hostile"}])
+    assert attitude_trajectory(unlanded).unlanded_apologies == (4,)
+    assert attitude_trajectory(from_labels("e", "nb", [])).course == "none"
+
+
+def test_score_breakdown_adds_up_and_strengths_are_capped():
+    coaching = Coach()(from_labels("t", "nb", COMPLAINT))
+    d = coaching.score.to_dict()
+    issues = sum(i["points"] for i in d["breakdown"] if i["kind"] == "issue")
+    assert coaching.score.value == max(0, min(100, round(d["base"] + issues + d["strength_bonus"])))
+    assert d["strength_bonus"] <= d["strength_bonus_cap"]
+    assert {i["code"] for i in d["breakdown"]} <= {f.code for f in coaching.findings}
+
+
+def test_every_language_has_every_text_with_only_known_placeholders():
+    assert set(available_languages()) == set(LANGUAGES)
+    en = load_texts("en")
+    for lang in LANGUAGES:
+        t = load_texts(lang)
+        assert set(t.findings) == set(RULES) == set(en.findings), lang
+        assert set(t.summary) == set(en.summary) and set(t.labels) == set(en.labels) and set(t.severity) == set(en.severity)
+        for code, ft in t.findings.items():
+            fields = {f for _, f, _, _ in string.Formatter().parse(ft.message) if f}
+            assert fields <= {"turn", "quote"}, (lang, code)
+            assert not [f for _, f, _, _ in string.Formatter().parse(ft.suggestion) if f], (lang, code)
+
+
+def test_every_rule_cites_an_existing_guidance_entry_from_a_seed():
+    guidance = load_guidance()
+    for code, rule in load_config().rules.items():
+        assert rule.guidance in guidance, code
+        assert guidance[rule.guidance].source in SEED_FILES
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_feedback_is_written_in_the_requested_language(language):
+    coaching = Coach(feedback_language=language)(from_labels("t", "nb", COMPLAINT))
+    texts = load_texts(language)
+    assert coaching.language == language
+    first_issue = coaching.issues[0]
+    assert first_issue.title == texts.findings[first_issue.code].title
+    assert first_issue.guidance.text == load_guidance()[first_issue.guidance.id].text[language]
+    # The quote is the evidence turn's own text.
+    assert "gavekort" in next(f for f in coaching.issues if f.code == "compensation_too_early").message
+    md = render_markdown("t", coaching)
+    assert texts.labels["issues"] in md and texts.labels["strengths"] in md and f"{coaching.score.value}/100" in md
+    assert first_issue.guidance.source in md
+
+
+def test_strengths_come_first_then_issues_by_severity():
+    coaching = Coach()(from_labels("t", "nb", COMPLAINT))
+    kinds = [f.kind for f in coaching.findings]
+    assert kinds == sorted(kinds, key=lambda k: k != "strength")
+    order = ["high", "medium", "low"]
+    sev = [order.index(f.severity) for f in coaching.issues]
+    assert sev == sorted(sev)
+
+
+def test_feedback_file_names_are_safe():
+    assert feedback_filename("calls/2026-11-04 09:32") == "calls_2026-11-04_09_32.md"
+    assert re.fullmatch(r"[\w.-]+\.md", feedback_filename("../../etc/passwd"))
+
+
+def test_unknown_feedback_language_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(app, ["score", str(tmp_path), "--feedback-language", "de", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--feedback-language" in result.output
+
+
+def test_corpus_findings_match_the_rules():
+    assert stale_findings(load_corpus(CORPUS)) == []
