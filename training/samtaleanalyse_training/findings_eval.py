@@ -1,0 +1,57 @@
+"""How well findings computed from predicted turn labels match those of the gold labels, per code and language.
+
+This is the number QA cares about: a wrong turn label only matters if it changes what the agent is told.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Sequence
+
+from samtaleanalyse.classify.predict import TurnClassifier
+from samtaleanalyse.coaching import ISSUE_CODES, STRENGTH_CODES, detect, from_analysis
+from samtaleanalyse.corpus.findings import gold_findings
+from samtaleanalyse.corpus.model import LabelledConversation
+from samtaleanalyse.pipeline import analyse
+
+
+def _f1(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": round(p, 3), "recall": round(r, 3),
+            "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0, "support": tp + fn}
+
+
+def _macro(per: dict[str, dict[str, float]], codes: Sequence[str]) -> float | None:
+    scored = [per[c]["f1"] for c in codes if c in per and per[c]["support"] > 0]
+    return round(sum(scored) / len(scored), 3) if scored else None
+
+
+def score_findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
+    """``pairs``: (language, gold codes, predicted codes) per conversation."""
+    def table(rows: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
+        per = {}
+        for code in ISSUE_CODES + STRENGTH_CODES:
+            tp = sum(code in g and code in p for _, g, p in rows)
+            fp = sum(code not in g and code in p for _, g, p in rows)
+            fn = sum(code in g and code not in p for _, g, p in rows)
+            per[code] = _f1(tp, fp, fn)
+        return {"n": len(rows), "issues_macro_f1": _macro(per, ISSUE_CODES),
+                "strengths_macro_f1": _macro(per, STRENGTH_CODES),
+                "all_macro_f1": _macro(per, ISSUE_CODES + STRENGTH_CODES), "per_code": per}
+
+    by_lang: dict[str, list[tuple[str, set[str], set[str]]]] = defaultdict(list)
+    for row in pairs:
+        by_lang[row[0]].append(row)
+    overall = table(pairs)
+    overall["per_language"] = {lang: {k: v for k, v in table(rows).items() if k != "per_code"}
+                               for lang, rows in sorted(by_lang.items())}
+    return overall
+
+
+def evaluate_findings(classifier: TurnClassifier, convs: Sequence[LabelledConversation]) -> dict[str, Any]:
+    """Predict turn labels for ``convs``, derive findings with every rule enabled, compare with gold."""
+    pairs = []
+    for conv, analysed in zip(convs, analyse((c.to_conversation() for c in convs), classifier)):
+        predicted = {d.code for d in detect(from_analysis(analysed))}
+        pairs.append((conv.language, set(gold_findings(conv)), predicted))
+    return score_findings(pairs)
