@@ -47,7 +47,8 @@ class Finding:
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    text = " ".join(text.split())
+    # A closing full stop is dropped: the sentence around the quote brings its own.
+    text = " ".join(text.split()).rstrip(".")
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]

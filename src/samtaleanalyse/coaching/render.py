@@ -36,11 +36,13 @@ def render_markdown(conversation_id: str, coaching: Coaching) -> str:
     breakdown = ", ".join(f"{i.code} {i.points:+g}" for i in coaching.score.items)
     if breakdown:
         out += [f"<sub>{coaching.score.base:g} {breakdown} (cap {coaching.score.strength_bonus_cap:g})</sub>", ""]
-    out += [f"## {labels['strengths']}", ""]
+    if coaching.strengths or coaching.issues:
+        out += [f"## {labels['strengths']}", ""]
     if coaching.strengths:
         for f in coaching.strengths:
             out += _finding(f, labels, texts.severity)
-    else:
+    elif coaching.issues:
+        # "Nothing stood out, start with one point below" only makes sense when there is a point below.
         out += [texts.summary["no_strengths"], ""]
     if coaching.issues:
         out += [f"## {labels['issues']}", ""]

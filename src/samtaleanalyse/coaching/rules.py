@@ -23,6 +23,8 @@ Strengths
 - feelings_before_solution: a hostile customer turn, and empathy or paraphrase in an agent turn up to
   and including the first solution turn.
 - loyal_customer_thanked: an agent turn after the first loyal customer turn thanks the customer.
+- empathy_shown: some agent turn shows empathy or paraphrase, and feelings_before_solution does not
+  fire (that one is the sharper praise where it applies).
 - apology_given: a complaint, and some agent turn apologises.
 - followed_up: a complaint, and some agent turn has follow-up or improvement.
 
@@ -187,6 +189,13 @@ def loyal_customer_thanked(v: ConversationView) -> Detection | None:
     return _found("loyal_customer_thanked", [thanks], loyal.p("loyal"), _present(thanks, "thanks"))
 
 
+def empathy_shown(v: ConversationView) -> Detection | None:
+    hit = _first(v.agent, "empathy", "paraphrase")
+    if hit is None or feelings_before_solution(v) is not None:
+        return None
+    return _found("empathy_shown", [hit], _present(hit, "empathy", "paraphrase"))
+
+
 def _complaint_with(code: str, *labels: str) -> Callable[[ConversationView], Detection | None]:
     def rule(v: ConversationView) -> Detection | None:
         hit = _first(v.agent, *labels)
@@ -205,7 +214,7 @@ RULES: Mapping[str, Callable[[ConversationView], Detection | None]] = {
         compensation_too_early, missing_apology, solution_before_feelings, no_investigation, no_paraphrase,
         blame_shifting, arguing_with_customer, no_follow_up, not_de_escalated,
         de_escalated, complaint_steps_in_order, feelings_before_solution, loyal_customer_thanked,
-        apology_given, followed_up,
+        empathy_shown, apology_given, followed_up,
     )
 }
 ISSUE_CODES: tuple[str, ...] = tuple(list(RULES)[:9])
