@@ -100,9 +100,23 @@ def test_score_breakdown_adds_up_and_strengths_are_capped():
     coaching = Coach()(from_labels("t", "nb", COMPLAINT))
     d = coaching.score.to_dict()
     issues = sum(i["points"] for i in d["breakdown"] if i["kind"] == "issue")
+    strengths = sum(i["points"] for i in d["breakdown"] if i["kind"] == "strength")
     assert coaching.score.value == max(0, min(100, round(d["base"] + issues + d["strength_bonus"])))
-    assert d["strength_bonus"] <= d["strength_bonus_cap"]
+    assert d["strength_bonus"] == min(strengths, d["strength_bonus_cap"], -issues * d["strength_recovery"])
+    assert coaching.score.value < 100  # a conversation with faults never scores full marks
     assert {i["code"] for i in d["breakdown"]} <= {f.code for f in coaching.findings}
+
+
+def test_strengths_never_lift_a_faulty_conversation_to_full_marks():
+    turns = [{"speaker": "customer", "text": "Jeg er rasende!", "attitude": "hostile"},
+             {"speaker": "agent", "text": "Jeg beklager, det forstår jeg godt. Hva skjedde?", "behaviours": ["apology", "empathy", "question"]},
+             {"speaker": "agent", "text": "Jeg sender en ny i dag.", "behaviours": ["solution"]},
+             {"speaker": "customer", "text": "Tusen takk, så bra!", "attitude": "loyal"}]
+    coaching = Coach()(from_labels("t", "nb", turns))
+    issues = {f.code for f in coaching.issues}
+    assert issues == {"no_paraphrase", "no_follow_up"}  # 5 + 10 points
+    # 100 - 15 + min(strengths 17, cap 10, half of 15 = 7.5) = 92.5, rounded half to even
+    assert coaching.score.value == 92
 
 
 def test_every_language_has_every_text_with_only_known_placeholders():

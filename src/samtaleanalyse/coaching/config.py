@@ -34,6 +34,7 @@ class CoachingConfig:
     rules: Mapping[str, RuleSettings]
     base_score: float = 100.0
     strength_bonus_cap: float = 10.0
+    strength_recovery: float = 0.5
     origin: tuple[str, ...] = ()
 
     def rule(self, code: str) -> RuleSettings:
@@ -54,8 +55,12 @@ def _apply(config: CoachingConfig, data: Mapping[str, Any], origin: str, known_c
     score = dict(data.get("score", {}))
     base = float(score.pop("base", config.base_score))
     cap = float(score.pop("strength_bonus_cap", config.strength_bonus_cap))
+    recovery = float(score.pop("strength_recovery", config.strength_recovery))
     if score:
-        raise _bad(origin, "[score]", f"unknown key(s) {', '.join(sorted(score))}", "known: base, strength_bonus_cap.")
+        raise _bad(origin, "[score]", f"unknown key(s) {', '.join(sorted(score))}",
+                   "known: base, strength_bonus_cap, strength_recovery.")
+    if not 0.0 <= recovery <= 1.0:
+        raise _bad(origin, "[score]", f"strength_recovery {recovery}", "use a share between 0 and 1.")
     rules = dict(config.rules)
     for code, values in data.get("findings", {}).items():
         where = f"[findings.{code}]"
@@ -80,7 +85,8 @@ def _apply(config: CoachingConfig, data: Mapping[str, Any], origin: str, known_c
             rules[code] = RuleSettings(code=code, **values)
         else:
             rules[code] = replace(base_rule, **values)
-    return CoachingConfig(rules=rules, base_score=base, strength_bonus_cap=cap, origin=config.origin + (origin,))
+    return CoachingConfig(rules=rules, base_score=base, strength_bonus_cap=cap, strength_recovery=recovery,
+                          origin=config.origin + (origin,))
 
 
 def _read(path: Path) -> Mapping[str, Any]:

@@ -35,7 +35,7 @@ def render_markdown(conversation_id: str, coaching: Coaching) -> str:
            f"**{labels['score']}: {coaching.score.value}/100**", ""]
     breakdown = ", ".join(f"{i.code} {i.points:+g}" for i in coaching.score.items)
     if breakdown:
-        out += [f"<sub>{coaching.score.base:g} {breakdown} (cap {coaching.score.strength_bonus_cap:g})</sub>", ""]
+        out += [f"<sub>{coaching.score.base:g} {breakdown} (+{coaching.score.strength_bonus:g} for strengths, at most {coaching.score.strength_bonus_cap:g} and {coaching.score.strength_recovery:.0%} of the issues)</sub>", ""]
     if coaching.strengths or coaching.issues:
         out += [f"## {labels['strengths']}", ""]
     if coaching.strengths:
