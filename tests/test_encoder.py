@@ -34,6 +34,7 @@ def test_cache_returns_same_vectors_and_keeps_order():
 def test_file_cache_round_trip_without_pickle(tmp_path):
     enc = E5Encoder(num_threads=1, cache_file=tmp_path / "cache.npz")
     first = enc.encode(["hei på deg", "tack så mycket"])
+    enc.save_cache()
     assert (tmp_path / "cache.npz").exists()
     again = E5Encoder(num_threads=1, cache_file=tmp_path / "cache.npz")
     assert again._model is None and "hei på deg" in again._cache

