@@ -9,7 +9,9 @@ import pytest
 
 from samtaleanalyse import Conversation, ModelError
 from samtaleanalyse.classify.artefact import load_model, save_model, TurnModel
-from samtaleanalyse.classify.features import dense_features, turn_inputs
+from samtaleanalyse.classify.cues import BLOCKS, CueFeatures, default_spec
+from samtaleanalyse.classify.features import dense_features, extra_features, turn_inputs
+from samtaleanalyse.classify.lexicon import DEFAULT_LEXICON, LexiconMatcher
 from samtaleanalyse.classify.heads import LinearHead
 from samtaleanalyse.classify.lexical import CharNgramVectorizer, char_ngrams
 from samtaleanalyse.classify.predict import TurnClassifier
@@ -108,3 +110,87 @@ def test_pickled_weights_are_refused(tmp_path):
     np.savez(folder / "weights.npz", **data)
     with pytest.raises(ValueError, match="allow_pickle"):
         load_model(folder)
+
+
+def test_turn_inputs_know_their_place_and_the_other_partys_history():
+    inputs = turn_inputs(CONV)
+    assert [(i.position, i.n_turns, i.role_position) for i in inputs] == [(0, 3, 0), (1, 3, 0), (2, 3, 1)]
+    assert inputs[1].history == "Pakken min er ikke kommet!" and inputs[0].history == ""
+    assert inputs[2].history == "Beklager så mye, hva er ordrenummeret?"
+
+
+def test_lexicon_matches_words_prefixes_and_phrases_in_every_language():
+    m = LexiconMatcher({"apology": ["beklag*", "sorry", "vår feil"], "question": ["?"], "thanks": ["takk", "tack"]})
+
+    def hits(text):
+        return dict(zip(m.categories, m.counts(text).tolist()))
+
+    assert hits("Beklager! Det var VÅR FEIL. Takk?") == {"apology": 2.0, "question": 1.0, "thanks": 1.0}
+    assert hits("beklagelse, sorryish, takken") == {"apology": 1.0, "question": 0.0, "thanks": 0.0}  # whole words only
+    assert hits("")["apology"] == 0
+    full = LexiconMatcher(DEFAULT_LEXICON)
+    for text, label in [("Orsak at det tok tid", "apology"), ("Undskyld ventetiden", "apology"),
+                        ("Förlåt för dröjsmålet", "apology"), ("I apologise for the delay", "apology"),
+                        ("Du får et gavekort på 500 kr", "compensation"), ("Här är en rabattkod", "compensation"),
+                        ("Saksnummeret er 2024-R-55", "follow_up"), ("Ditt ärendenummer är 88412", "follow_up")]:
+        assert full.counts(text)[full.categories.index(label)] >= 1, (text, label)
+
+
+def test_cue_features_have_stable_names_and_shapes():
+    cues = CueFeatures(default_spec())
+    x = extra_features(turn_inputs(CONV), cues)
+    assert x.shape == (3, cues.dim) and len(cues.names) == len(set(cues.names)) and np.isfinite(x).all()
+    assert x[1, cues.names.index("form:questions")] > 0 and x[1, cues.names.index("lex:apology")] > 0
+    assert x[0, cues.names.index("pos:no_context")] == 1 and x[1, cues.names.index("pos:first_of_role")] == 1
+    assert CueFeatures(default_spec(["position"])).names == [n for n in cues.names if n.startswith("pos:")]
+    assert extra_features(turn_inputs(CONV), None).shape == (3, 0)
+    with pytest.raises(ValueError, match="unknown cue block"):
+        CueFeatures({"blocks": ["nonsense"]})
+    assert set(BLOCKS) == set(default_spec()["blocks"])
+
+
+def test_cue_weights_round_trip_and_move_predictions(tmp_path):
+    vec = CharNgramVectorizer(min_df=1).fit(["beklager så mye", "takk", "pakken min"])
+    cues = CueFeatures(default_spec(["lexicon"]))
+    base = _model(vec)
+    beh = base.heads["behaviours"]
+    extra = np.zeros((11, cues.dim))
+    extra[BEHAVIOURS.index("question"), cues.names.index("lex:question")] = 10.0
+    heads = {"attitude": LinearHead("attitude", ATTITUDES, False, base.heads["attitude"].coef_dense,
+                                    base.heads["attitude"].coef_lex, base.heads["attitude"].intercept,
+                                    np.full(4, 0.5), coef_extra=np.zeros((4, cues.dim))),
+             "behaviours": LinearHead("behaviours", BEHAVIOURS, True, beh.coef_dense, beh.coef_lex, beh.intercept,
+                                      beh.thresholds, coef_extra=extra)}
+    folder = save_model(TurnModel(heads, vec, {"name": "unit", "version": "2"}, cues), tmp_path / "m")
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["format_version"] == 2 and meta["cues"]["blocks"] == ["lexicon"] and "apology" in meta["cues"]["lexicon"]
+    loaded = load_model(folder)
+    assert loaded.cues is not None and loaded.cues.names == cues.names
+    preds = TurnClassifier(loaded, FakeEncoder()).predict([CONV])[0]
+    assert set(preds[1].labels) == {"apology", "question"}  # "hva er ... ?" hits the question cue
+    meta["cues"]["names"] = meta["cues"]["names"][:-1]
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="cue features differ"):
+        load_model(folder)
+
+
+def test_old_format_models_get_a_clear_message(tmp_path):
+    vec = CharNgramVectorizer(min_df=1).fit(["beklager", "takk"])
+    folder = save_model(_model(vec), tmp_path / "m")
+    meta = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(ModelError, match="format 1") as info:
+        load_model(folder)
+    assert "cue features" in str(info.value) and "samtaleanalyse train" in (info.value.hint or "")
+
+
+def test_inference_imports_neither_sklearn_nor_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys; from samtaleanalyse.classify.loading import load_classifier; "
+            "from samtaleanalyse.classify import predict, artefact, cues, lexicon, features; "
+            "bad = [m for m in ('sklearn', 'scipy', 'datasets', 'torch') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

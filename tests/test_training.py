@@ -15,10 +15,13 @@ from samtaleanalyse.classify.artefact import load_model  # noqa: E402
 from samtaleanalyse.classify.predict import TurnClassifier  # noqa: E402
 from samtaleanalyse.corpus import load_corpus  # noqa: E402
 from samtaleanalyse_training.data import load_examples  # noqa: E402
-from samtaleanalyse_training.train import TrainConfig, fit, train  # noqa: E402
+from samtaleanalyse_training.card import model_card  # noqa: E402
+from samtaleanalyse_training.lolo import leave_one_language_out  # noqa: E402
+from samtaleanalyse_training.train import TrainConfig, best_threshold, fit, group_folds, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "annotated" / "conversations"
+SMALL = {"max_features": 8000}  # fewer n-grams keep the test fits quick
 
 
 class HashEncoder:
@@ -43,16 +46,85 @@ def test_examples_come_with_context_and_labels():
 
 
 def test_small_training_run_learns_and_is_reproducible(tmp_path):
-    cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=None)
+    cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=None, tuning={"folds": 2}, features=SMALL)
     rows = [r for r in load_examples(CORPUS) if r.language in ("nb", "en")]
     model, dev = fit(cfg, rows, encoder=HashEncoder())
     model2, _ = fit(cfg, rows, encoder=HashEncoder())
     assert np.allclose(model.heads["attitude"].coef_lex, model2.heads["attitude"].coef_lex)
-    # Far above chance (attitude 4 classes: 0.25) even with a toy encoder, thanks to the n-grams.
+    assert np.allclose(model.heads["behaviours"].coef_extra, model2.heads["behaviours"].coef_extra)
+    # Far above chance (attitude 4 classes: 0.25) even with a toy encoder, thanks to the n-grams and cues.
     assert dev["attitude"]["macro_f1"] > 0.45 and dev["behaviours"]["macro_f1"] > 0.45
     assert set(dev["attitude"]["per_language"]) == {"nb", "en"}
     thresholds = model.heads["behaviours"].thresholds
     assert ((thresholds >= 0.1) & (thresholds <= 0.9)).all()
+    # thresholds and temperature come from cross-validation on train, whose figures are kept
+    tuning = model.metadata["tuning"]
+    assert tuning["thresholds"] == "cv" and tuning["folds"] == 2
+    assert tuning["cv"]["behaviours"]["n"] == sum(1 for r in rows if r.split == "train" and r.role == "agent")
+    assert model.cues is not None and model.heads["behaviours"].coef_extra.shape == (11, model.cues.dim)
+
+
+def test_cue_scaling_folds_into_raw_weights():
+    """The head on raw features gives the scores of the classifier fitted on weighted, standardised ones."""
+    from samtaleanalyse.classify.lexical import CharNgramVectorizer
+    from samtaleanalyse_training.train import Block, Scaling, _design, _unfold
+
+    rng = np.random.default_rng(0)
+    vec = CharNgramVectorizer(min_df=1).fit(["beklager så mye", "takk for det", "hei"])
+    texts = ["beklager", "takk", "hei hei", "så mye"]
+    block = Block(rng.normal(size=(4, 7)).astype(np.float32), vec.transform(texts),
+                  rng.normal(3, 2, size=(4, 5)).astype(np.float32))
+    s = Scaling.fit(block, dense_weight=2.0, cue_weight=0.3)
+    X = _design(block, s)
+    coef, intercept = rng.normal(size=(3, X.shape[1])), rng.normal(size=3)
+    cd, cl, ce, b = _unfold(coef, intercept, block, s)
+    raw = block.dense @ cd.T + block.lex.dot(cl) + block.cues @ ce.T + b
+    assert np.allclose(np.asarray(X @ coef.T) + intercept, raw, atol=1e-4)
+
+
+def test_folds_keep_conversations_whole_and_spread_languages():
+    groups = [f"{l}-{i}" for l in ("nb", "sv") for i in range(10) for _ in range(3)]
+    folds = group_folds(groups, [g[:2] for g in groups], 5, seed=1)
+    by_conv = {}
+    for g, f in zip(groups, folds):
+        by_conv.setdefault(g, set()).add(int(f))
+    assert all(len(v) == 1 for v in by_conv.values())
+    for lang in ("nb", "sv"):
+        per_fold = [sum(1 for g, f in by_conv.items() if g.startswith(lang) and f == {k}) for k in range(5)]
+        assert per_fold == [2, 2, 2, 2, 2]
+    assert best_threshold(np.array([1, 1, 0, 0]), np.array([0.9, 0.6, 0.4, 0.2])) == 0.45
+    assert best_threshold(np.array([0, 0]), np.array([0.9, 0.6])) == 0.5
+
+
+def test_baseline_uses_words_only():
+    cfg = TrainConfig(tuning={"folds": 2}, features=SMALL).baseline()
+    rows = [r for r in load_examples(CORPUS) if r.language in ("nb", "en")]
+    model, dev = fit(cfg, rows)  # no encoder at all
+    assert model.cues is None and not model.heads["attitude"].coef_dense.any()
+    assert model.metadata["training"]["dense"] is False and model.metadata["name"].endswith("-baseline")
+    assert dev["attitude"]["macro_f1"] > 0.4 and dev["behaviours"]["macro_f1"] > 0.4
+
+
+def test_leave_one_language_out_never_trains_on_the_left_out_language(monkeypatch):
+    import samtaleanalyse_training.lolo as lolo
+
+    rows = [r for r in load_examples(CORPUS) if r.language in ("nb", "en", "sv") and int(r.conversation_id[-3:]) <= 30]
+    seen = []
+    real_fit = lolo.fit
+
+    def spy(cfg, examples, encoder=None):
+        seen.append(tuple(cfg.exclude_languages))
+        return real_fit(cfg, examples, encoder)
+
+    monkeypatch.setattr(lolo, "fit", spy)
+    cfg = TrainConfig(tuning={"folds": 2}, behaviours={"C": 1.0}, attitude={"C": 1.0},
+                      features={**SMALL, "max_features": 3000})
+    out = leave_one_language_out(cfg, rows, HashEncoder(), split="dev", languages=("nb", "en"))
+    assert out["split"] == "dev" and set(out["languages"]) == {"nb", "en"}
+    assert seen == [(), ("nb",), ("en",)]
+    for lang, v in out["languages"].items():
+        assert 0 <= v["attitude"] <= 1 and 0 <= v["behaviours"] <= 1 and "attitude" in v["in_language"]
+        assert set(v["metrics"]["attitude"]["per_language"]) == {lang}
 
 
 def test_train_writes_a_loadable_model_with_card(tmp_path, monkeypatch):
@@ -64,13 +136,23 @@ def test_train_writes_a_loadable_model_with_card(tmp_path, monkeypatch):
             return HashEncoder()
 
     monkeypatch.setattr(tr, "E5Encoder", _Factory)
-    cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=120)
-    folder, dev = train(cfg)
+    cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=120, tuning={"folds": 2}, features=SMALL)
+    folder, dev = train(cfg, baseline=True)
     model = load_model(folder)
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["training"]["data_hash"] and meta["metrics"]["dev"]["attitude"]["macro_f1"] == dev["attitude"]["macro_f1"]
+    assert meta["baseline"]["metrics"]["dev"]["attitude"]["macro_f1"] > 0
+    assert meta["human_agreement"]["conversations"] > 0
     card = (folder / "README.md").read_text()
     assert "Attitude macro-F1" in card and "allow_pickle=False" in card and "None" not in card
+    for section in ("## Intended use", "## Baseline", "## Known weaknesses", "Cross-validation", "baseline attitude"):
+        assert section in card, section
+    # the leave-one-language-out table is rendered from metadata
+    meta["leave_one_language_out"] = {"split": "dev", "languages": {
+        "nb": {"attitude": 0.61, "behaviours": 0.72, "in_language": {"attitude": 0.7, "behaviours": 0.8},
+               "baseline": {"attitude": 0.4, "behaviours": 0.5}}}}
+    card = model_card(meta)
+    assert "| nb | 0.61 | 0.70 | 0.72 | 0.80 | 0.40 | 0.50 |" in card and "loses up to 0.09" in card
     conv = load_corpus(CORPUS)[0].to_conversation()
     preds = TurnClassifier(model, HashEncoder()).predict([conv])[0]
     assert len(preds) == sum(1 for t in conv.turns if t.role != "system")

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from .finetune.cli import register as register_finetune
+
 
 def _require_training_extra() -> None:
     try:
@@ -20,11 +22,16 @@ def _require_training_extra() -> None:
 
 
 def register(app: typer.Typer) -> None:
+    register_finetune(app)  # `finetune`, `finetune-convert` (finetune/cli.py; torch imported only when run)
+
     @app.command(epilog="Example:\n\n  samtaleanalyse train --config training/configs/default.toml")
     def train(config: Path = typer.Option(..., "--config", help="Training config (TOML)."),
               out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default: the config's out)."),
-              limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations (smoke runs).")) -> None:
-        """Train the turn model on the annotated corpus (train split; dev tunes thresholds)."""
+              limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations (smoke runs)."),
+              baseline: bool = typer.Option(False, "--baseline", help="Also fit the character n-gram baseline; its figures go beside the model's in the metadata and card."),
+              lolo: bool = typer.Option(False, "--lolo", help="Also run leave-one-language-out (5 more fits) into the metadata and card."),
+              lolo_split: str = typer.Option("dev", "--lolo-split", help="Split the --lolo runs are scored on.")) -> None:
+        """Train the turn model on the annotated corpus (train split; cross-validation on it tunes thresholds)."""
         _require_training_extra()
         from .train import TrainConfig, train as run
 
@@ -33,9 +40,62 @@ def register(app: typer.Typer) -> None:
             cfg.out = str(out)
         if limit is not None:
             cfg.limit_conversations = limit
-        folder, dev = run(cfg)
+        folder, dev = run(cfg, baseline=baseline, lolo=lolo, lolo_split=lolo_split)
         att, beh = dev.get("attitude", {}), dev.get("behaviours", {})
         typer.echo(f"model -> {folder}; dev attitude macro-F1 {att.get('macro_f1')}, behaviours macro-F1 {beh.get('macro_f1')}")
+
+    @app.command(epilog="Example:\n\n  samtaleanalyse lolo --config training/configs/default.toml --split dev --out lolo-dev.json")
+    def lolo(config: Path = typer.Option(..., "--config", help="Training config (TOML)."),
+             split: str = typer.Option("dev", "--split", help="Split each left-out language is scored on (test only at the end)."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Write the results as JSON here."),
+             baseline: bool = typer.Option(False, "--baseline", help="Also run the character n-gram baseline."),
+             model: Optional[Path] = typer.Option(None, "--model", help="Store the results in this model's metadata and card.")) -> None:
+        """Leave one language out: train without a language, score that language's turns of --split."""
+        _require_training_extra()
+        from samtaleanalyse.classify.encoder import E5Encoder
+
+        from .card import model_card
+        from .data import load_examples
+        from .lolo import leave_one_language_out, write_results
+        from .train import TrainConfig
+
+        cfg = TrainConfig.from_file(config)
+        results = leave_one_language_out(cfg, load_examples(cfg.corpus), E5Encoder.from_env(num_threads=2),
+                                         split=split, baseline=baseline)
+        if out is not None:
+            write_results(results, out)
+        if model is not None:
+            meta = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+            meta["leave_one_language_out"] = results
+            (model / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            (model / "README.md").write_text(model_card(meta), encoding="utf-8")
+        for lang, v in results["languages"].items():
+            typer.echo(f"{lang}: attitude {v.get('attitude')} (in-language {v['in_language'].get('attitude')}), "
+                       f"behaviours {v.get('behaviours')} (in-language {v['in_language'].get('behaviours')})"
+                       + (f"; baseline {v['baseline']}" if 'baseline' in v else ""))
+
+    @app.command("evaluate-findings", epilog="Example:\n\n  samtaleanalyse evaluate-findings --model models/turns-e5-lex --split dev")
+    def evaluate_findings_cmd(model: Path = typer.Option(..., "--model", help="Model folder."),
+                              split: str = typer.Option("dev", "--split", help="train, dev or test (look at test rarely)."),
+                              corpus: Path = typer.Option(Path("data/annotated/conversations"), "--corpus"),
+                              as_json: bool = typer.Option(False, "--json")) -> None:
+        """Findings from predicted turn labels against findings from gold labels: P/R/F1 per code and language."""
+        from samtaleanalyse.classify.loading import load_classifier
+        from samtaleanalyse.corpus import load_corpus
+
+        from .findings_eval import evaluate_findings
+
+        convs = [c for c in load_corpus(corpus) if c.split == split]
+        metrics = evaluate_findings(load_classifier(model), convs)
+        if as_json:
+            typer.echo(json.dumps(metrics, indent=2))
+            return
+        typer.echo(f"{split}: {metrics['n']} conversations; macro-F1 issues {metrics['issues_macro_f1']}, "
+                   f"strengths {metrics['strengths_macro_f1']}, all {metrics['all_macro_f1']}")
+        for lang, m in metrics["per_language"].items():
+            typer.echo(f"  {lang}: issues {m['issues_macro_f1']}  strengths {m['strengths_macro_f1']}  (n={m['n']})")
+        for code, v in metrics["per_code"].items():
+            typer.echo(f"  {code:26s} P {v['precision']:.2f}  R {v['recall']:.2f}  F1 {v['f1']:.2f}  n {v['support']}")
 
     @app.command(epilog="Example:\n\n  samtaleanalyse evaluate --model models/turns-e5-lex --split test")
     def evaluate(model: Path = typer.Option(..., "--model", help="Model folder."),

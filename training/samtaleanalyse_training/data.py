@@ -19,9 +19,15 @@ class Example:
     context: str
     attitude: str | None
     behaviours: tuple[str, ...]
+    position: int = 0
+    n_turns: int = 1
+    role_position: int = 0
+    history: str = ""
 
     def as_input(self) -> TurnInput:
-        return TurnInput(self.conversation_id, self.turn_index, self.role, self.text, self.context)
+        return TurnInput(self.conversation_id, self.turn_index, self.role, self.text, self.context,
+                         position=self.position, n_turns=self.n_turns, role_position=self.role_position,
+                         history=self.history)
 
 
 def load_examples(corpus: str | Path, *, limit_conversations: int | None = None) -> list[Example]:
@@ -47,5 +53,6 @@ def load_examples(corpus: str | Path, *, limit_conversations: int | None = None)
         for inp in turn_inputs(c.to_conversation()):
             lt = labels[inp.turn_index]
             examples.append(Example(c.id, inp.turn_index, lt.turn.language or c.language, c.split, inp.role,
-                                    inp.text, inp.context, lt.attitude, tuple(lt.behaviours)))
+                                    inp.text, inp.context, lt.attitude, tuple(lt.behaviours), position=inp.position,
+                                    n_turns=inp.n_turns, role_position=inp.role_position, history=inp.history))
     return examples

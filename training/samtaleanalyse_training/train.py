@@ -1,10 +1,15 @@
-"""Training the embedded turn model: frozen encoder + character n-grams, scikit-learn linear heads.
+"""Training the embedded turn model: frozen encoder + character n-grams + cue features, scikit-learn
+linear heads.
 
-Heads are fitted on train; thresholds and the attitude temperature are tuned on dev; test is
-only read by `evaluate`. Everything is reproducible from the config's seed.
+Heads are fitted on the training split. Behaviour thresholds and the attitude temperature are
+tuned on out-of-fold predictions of a k-fold cross-validation over the training conversations
+(grouped by conversation, so no conversation is on both sides), which keeps dev an honest
+held-out estimate; ``[tuning] thresholds = "dev"`` restores the old tuning on dev. Test is only
+read by `evaluate` (and by `lolo --split test`). Everything is reproducible from the config's seed.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import platform
@@ -17,6 +22,7 @@ import numpy as np
 
 from samtaleanalyse._version import __version__
 from samtaleanalyse.classify.artefact import TurnModel, save_model
+from samtaleanalyse.classify.cues import BLOCKS, CueFeatures, default_spec
 from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
 from samtaleanalyse.classify.features import dense_features
 from samtaleanalyse.classify.heads import LinearHead
@@ -24,6 +30,8 @@ from samtaleanalyse.classify.lexical import CharNgramVectorizer, SparseRows
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from .data import Example, load_examples
+
+LANGS = ("nb", "nn", "da", "sv", "en")
 
 
 @dataclass
@@ -37,6 +45,8 @@ class TrainConfig:
     attitude: dict[str, Any] = field(default_factory=dict)
     behaviours: dict[str, Any] = field(default_factory=dict)
     attitude_uncertain: dict[str, Any] = field(default_factory=dict)
+    tuning: dict[str, Any] = field(default_factory=dict)
+    train_splits: tuple[str, ...] = ("train",)
     limit_conversations: int | None = None
     exclude_languages: tuple[str, ...] = ()
 
@@ -47,27 +57,146 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-        return cls(**data)
+        for key in ("train_splits", "exclude_languages"):
+            if key in data:
+                data[key] = tuple(data[key])
+        cfg = cls(**data)
+        blocks = cfg.features.get("cues", list(BLOCKS))
+        if set(blocks) - set(BLOCKS):
+            raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")
+        return cfg
+
+    def baseline(self) -> "TrainConfig":
+        """The character n-gram baseline: same heads and tuning, no encoder and no cue features."""
+        cfg = copy.deepcopy(self)
+        cfg.name = f"{self.name}-baseline"
+        cfg.features = {**self.features, "dense": False, "cues": []}
+        return cfg
 
 
-def _stack(dense: np.ndarray, lex: SparseRows, weight: float):  # type: ignore[no-untyped-def]
+# --------------------------------------------------------------------------------------------
+# features and design matrices
+
+
+@dataclass
+class Block:
+    """The features of one set of turns, kept apart until the design matrix is built."""
+
+    dense: np.ndarray   # (n, 3*dim+1), or (n, 0) for the baseline
+    lex: SparseRows
+    cues: np.ndarray    # (n, d_cues), or (n, 0)
+
+    def take(self, rows: np.ndarray) -> "Block":
+        return Block(self.dense[rows], self.lex.take(rows), self.cues[rows])
+
+
+@dataclass
+class Scaling:
+    """How the blocks are weighed against each other (cues are standardised on the training turns)."""
+
+    dense_weight: float
+    cue_weight: float
+    cue_mean: np.ndarray
+    cue_scale: np.ndarray
+
+    @classmethod
+    def fit(cls, block: Block, dense_weight: float, cue_weight: float) -> "Scaling":
+        mean = block.cues.mean(axis=0) if len(block.cues) else np.zeros(block.cues.shape[1])
+        scale = block.cues.std(axis=0) if len(block.cues) else np.ones(block.cues.shape[1])
+        return cls(dense_weight, cue_weight, mean.astype(np.float64), np.where(scale > 1e-6, scale, 1.0))
+
+
+def _design(block: Block, s: Scaling):  # type: ignore[no-untyped-def]
     from scipy.sparse import csr_matrix, hstack
 
-    lex_m = csr_matrix((lex.values, lex.indices, lex.indptr), shape=(len(lex), lex.n_features))
-    return hstack([csr_matrix(dense * weight), lex_m]).tocsr()
+    lex = block.lex
+    parts = [csr_matrix(block.dense.astype(np.float64) * s.dense_weight),
+             csr_matrix((lex.values, lex.indices, lex.indptr), shape=(len(lex), lex.n_features))]
+    if block.cues.shape[1]:
+        parts.append(csr_matrix((block.cues - s.cue_mean) / s.cue_scale * s.cue_weight))
+    return hstack(parts).tocsr()
 
 
-def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
+def _unfold(coef: np.ndarray, intercept: np.ndarray, block: Block, s: Scaling) -> tuple[np.ndarray, ...]:
+    """Weights on the design matrix -> weights on raw features (dense, lexical, cues) and intercept."""
+    d, v = block.dense.shape[1], block.lex.n_features
+    coef_dense = coef[:, :d] * s.dense_weight
+    coef_lex = coef[:, d:d + v]
+    coef_extra = coef[:, d + v:] * s.cue_weight / s.cue_scale
+    intercept = intercept - coef_extra @ s.cue_mean
+    return coef_dense, coef_lex, coef_extra, intercept
 
+
+# --------------------------------------------------------------------------------------------
+# heads
+
+
+def _fit_attitude(X, y: np.ndarray, cfg: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=float(cfg.get("C", 4.0)), max_iter=5000, random_state=seed,
+                             class_weight=cfg.get("class_weight", "balanced"))
+    clf.fit(X, y)
+    coef = np.zeros((len(ATTITUDES), X.shape[1]))
+    intercept = np.zeros(len(ATTITUDES))
+    if len(clf.classes_) == 2:  # a binary fit has one row: the second class against the first
+        coef[clf.classes_[1]], intercept[clf.classes_[1]] = clf.coef_[0], clf.intercept_[0]
+    else:
+        coef[clf.classes_] = clf.coef_
+        intercept[clf.classes_] = clf.intercept_
+    absent = np.setdiff1d(np.arange(len(ATTITUDES)), clf.classes_)
+    intercept[absent] = -30.0  # a class never seen in training is never predicted
+    return coef, intercept
+
+
+def behaviour_C(cfg: dict[str, Any], label: str) -> float:
+    return float(cfg.get("C_per_label", {}).get(label, cfg.get("C", 4.0)))
+
+
+def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    from sklearn.linear_model import LogisticRegression
+
+    coefs, intercepts = [], []
+    for j, label in enumerate(BEHAVIOURS):
+        y = Y[:, j]
+        if y.all() or not y.any():
+            raise ValueError(f"behaviour {label!r} has {'no' if not y.any() else 'only'} positive training turns")
+        clf = LogisticRegression(C=behaviour_C(cfg, label), max_iter=5000, random_state=seed,
+                                 class_weight=cfg.get("class_weight", "balanced"))
+        clf.fit(X, y)
+        coefs.append(clf.coef_[0])
+        intercepts.append(clf.intercept_[0])
+    return np.array(coefs), np.array(intercepts)
+
+
+def _scores(X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.asarray(X @ coef.T) + intercept
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def threshold_grid(tuning: dict[str, Any]) -> np.ndarray:
+    lo, hi, step = (float(tuning.get(k, d)) for k, d in (("grid_min", 0.1), ("grid_max", 0.9), ("grid_step", 0.05)))
+    return np.round(np.arange(lo, hi + step / 2, step), 4)
+
+
+def _f1(y: np.ndarray, p: np.ndarray) -> float:
+    denom = y.sum() + p.sum()
+    return float(2 * (y & p).sum() / denom) if denom else 0.0
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray, grid: np.ndarray | None = None) -> float:
+    """The threshold of the grid with the best F1 (the lowest such one on ties); 0.5 without positives."""
+    grid = np.round(np.arange(0.1, 0.91, 0.05), 4) if grid is None else grid
     if y.sum() == 0:
         return 0.5
-    grid = np.arange(0.1, 0.91, 0.05)
-    scores = [f1_score(y, p >= t, zero_division=0) for t in grid]
+    scores = [_f1(y.astype(bool), p >= t) for t in grid]
     return float(grid[int(np.argmax(scores))])
 
 
-def _best_temperature(z: np.ndarray, y_idx: np.ndarray) -> float:
+def best_temperature(z: np.ndarray, y_idx: np.ndarray) -> float:
     best, best_nll = 1.0, np.inf
     for t in np.arange(0.5, 3.01, 0.1):
         s = z / t
@@ -79,6 +208,22 @@ def _best_temperature(z: np.ndarray, y_idx: np.ndarray) -> float:
     return round(best, 2)
 
 
+def group_folds(groups: Sequence[str], languages: Sequence[str], k: int, seed: int) -> np.ndarray:
+    """Fold number of each row: whole conversations per fold, each language spread evenly over the folds."""
+    rng = np.random.default_rng(seed)
+    lang_of = dict(zip(groups, languages))
+    convs = sorted(set(groups))
+    rng.shuffle(convs)
+    fold_of: dict[str, int] = {}
+    n = 0
+    for lang in sorted(set(lang_of.values())):
+        for c in convs:
+            if lang_of[c] == lang:
+                fold_of[c] = n % k
+                n += 1
+    return np.array([fold_of[g] for g in groups])
+
+
 def data_hash(examples: Sequence[Example]) -> str:
     h = hashlib.sha256()
     for e in examples:
@@ -87,69 +232,121 @@ def data_hash(examples: Sequence[Example]) -> str:
     return h.hexdigest()[:16]
 
 
+# --------------------------------------------------------------------------------------------
+# fitting
+
+
+class _Task:
+    """Fits one task's head on a block of turns, with thresholds/temperature from out-of-fold scores."""
+
+    def __init__(self, task: str, config: TrainConfig) -> None:
+        self.task = task
+        self.config = config
+        self.cfg = config.attitude if task == "attitude" else config.behaviours
+
+    def targets(self, rows: Sequence[Example]) -> np.ndarray:
+        if self.task == "attitude":
+            return np.array([ATTITUDES.index(e.attitude) for e in rows])
+        return np.array([[l in e.behaviours for l in BEHAVIOURS] for e in rows])
+
+    def fit_raw(self, block: Block, y: np.ndarray, s: Scaling) -> tuple[np.ndarray, np.ndarray]:
+        X = _design(block, s)
+        if self.task == "attitude":
+            return _fit_attitude(X, y, self.cfg, self.config.seed)
+        return _fit_behaviours(X, y, self.cfg, self.config.seed)
+
+    def oof_scores(self, rows: Sequence[Example], block: Block, y: np.ndarray, s: Scaling, k: int) -> np.ndarray:
+        """Decision scores of every row from a model that did not see its conversation."""
+        folds = group_folds([e.conversation_id for e in rows], [e.language for e in rows], k, self.config.seed)
+        out = np.zeros((len(rows), len(ATTITUDES) if self.task == "attitude" else len(BEHAVIOURS)))
+        for f in range(k):
+            fit_rows, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+            if not len(held) or not len(fit_rows):
+                continue
+            coef, intercept = self.fit_raw(block.take(fit_rows), y[fit_rows], s)
+            out[held] = _scores(_design(block.take(held), s), coef, intercept)
+        return out
+
+
+def _features(rows: Sequence[Example], encoder: Any, vec: CharNgramVectorizer, cues: CueFeatures | None,
+              use_dense: bool) -> Block:
+    inputs = [e.as_input() for e in rows]
+    dense = dense_features(inputs, encoder) if use_dense else np.zeros((len(rows), 0), dtype=np.float32)
+    extra = cues.transform(inputs) if cues is not None else np.zeros((len(rows), 0), dtype=np.float32)
+    return Block(dense, vec.transform([e.text for e in rows]), extra)
+
+
 def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder: Any = None) -> tuple[TurnModel, dict[str, Any]]:
-    """Fit both heads; returns the model and the dev metrics."""
-    from sklearn.linear_model import LogisticRegression
+    """Fit both heads; returns the model and its metrics on the dev split (empty without dev turns).
 
-    from .evaluate import score_predictions
+    Cross-validation figures (out-of-fold, on the training conversations) are in
+    ``model.metadata["tuning"]["cv"]`` when thresholds are tuned by cross-validation.
+    """
+    from .evaluate import metrics_from_scores, score_predictions
 
-    rng_seed = config.seed
     examples = list(examples if examples is not None else load_examples(config.corpus,
                                                                        limit_conversations=config.limit_conversations))
-    if config.exclude_languages:
-        examples = [e for e in examples if not (e.language in config.exclude_languages and e.split == "train")]
-    encoder = encoder or E5Encoder.from_env(num_threads=2)
+    excluded = set(config.exclude_languages)
+    fit_splits = set(config.train_splits)
+    train = [e for e in examples if e.split in fit_splits and e.language not in excluded]
+    dev = [e for e in examples if e.split == "dev" and "dev" not in fit_splits]
     feats = config.features
+    use_dense = bool(feats.get("dense", True))
+    encoder = (encoder or E5Encoder.from_env(num_threads=2)) if use_dense else None
     vec = CharNgramVectorizer(n_min=feats.get("ngram_min", 2), n_max=feats.get("ngram_max", 5),
                               min_df=feats.get("min_df", 2), max_features=feats.get("max_features", 60000))
-    train = [e for e in examples if e.split == "train"]
-    dev = [e for e in examples if e.split == "dev"]
     vec.fit(e.text for e in train)
-    weight = float(feats.get("dense_weight", 1.0))
+    blocks = list(feats.get("cues", BLOCKS))
+    cues = CueFeatures(default_spec(blocks)) if blocks else None
+    tuning = config.tuning
+    method = tuning.get("thresholds", "cv")
+    if method not in ("cv", "dev"):
+        raise ValueError(f"[tuning] thresholds must be 'cv' or 'dev', not {method!r}")
+    k = int(tuning.get("folds", 5))
+    grid = threshold_grid(tuning)
     heads: dict[str, LinearHead] = {}
     tasks_meta: dict[str, Any] = {}
-    d = 3 * ENCODER_DIM + 1
+    cv_metrics: dict[str, Any] = {}
 
-    # attitude: one multinomial head over customer turns
-    tr = [e for e in train if e.role == "customer"]
-    dv = [e for e in dev if e.role == "customer"]
-    Xtr = _stack(dense_features([e.as_input() for e in tr], encoder), vec.transform([e.text for e in tr]), weight)
-    Xdv = _stack(dense_features([e.as_input() for e in dv], encoder), vec.transform([e.text for e in dv]), weight)
-    ytr = np.array([ATTITUDES.index(e.attitude) for e in tr])
-    ydv = np.array([ATTITUDES.index(e.attitude) for e in dv])
-    clf = LogisticRegression(C=config.attitude.get("C", 4.0), max_iter=5000, random_state=rng_seed,
-                             class_weight=config.attitude.get("class_weight", "balanced"))
-    clf.fit(Xtr, ytr)
-    coef = np.zeros((len(ATTITUDES), Xtr.shape[1]))
-    coef[clf.classes_] = clf.coef_
-    intercept = np.zeros(len(ATTITUDES))
-    intercept[clf.classes_] = clf.intercept_
-    temperature = _best_temperature(Xdv @ coef.T + intercept, ydv) if len(dv) else 1.0
-    heads["attitude"] = LinearHead("attitude", ATTITUDES, False, coef[:, :d] * weight, coef[:, d:], intercept,
-                                   np.full(len(ATTITUDES), 0.5), temperature)
-    tasks_meta["attitude"] = {"uncertain": config.attitude_uncertain.get("below", 0.55)}
-
-    # behaviours: one binary head per label over agent turns, thresholds tuned on dev
-    tr = [e for e in train if e.role == "agent"]
-    dv = [e for e in dev if e.role == "agent"]
-    Xtr = _stack(dense_features([e.as_input() for e in tr], encoder), vec.transform([e.text for e in tr]), weight)
-    Xdv = _stack(dense_features([e.as_input() for e in dv], encoder), vec.transform([e.text for e in dv]), weight)
-    coefs, intercepts, thresholds = [], [], []
-    for label in BEHAVIOURS:
-        y = np.array([label in e.behaviours for e in tr])
-        if y.all() or not y.any():
-            raise ValueError(f"behaviour {label!r} has {'no' if not y.any() else 'only'} positive training turns")
-        clf = LogisticRegression(C=config.behaviours.get("C", 4.0), max_iter=5000, random_state=rng_seed,
-                                 class_weight=config.behaviours.get("class_weight", "balanced"))
-        clf.fit(Xtr, y)
-        coefs.append(clf.coef_[0])
-        intercepts.append(clf.intercept_[0])
-        p_dev = clf.predict_proba(Xdv)[:, 1] if len(dv) else np.zeros(0)
-        thresholds.append(_best_threshold(np.array([label in e.behaviours for e in dv]), p_dev) if len(dv) else 0.5)
-    coef = np.array(coefs)
-    heads["behaviours"] = LinearHead("behaviours", BEHAVIOURS, True, coef[:, :d] * weight, coef[:, d:],
-                                     np.array(intercepts), np.array(thresholds))
-    tasks_meta["behaviours"] = {"uncertain": config.behaviours.get("uncertain_margin", 0.1)}
+    for task, role in (("attitude", "customer"), ("behaviours", "agent")):
+        t = _Task(task, config)
+        tr = [e for e in train if e.role == role]
+        dv = [e for e in dev if e.role == role and e.language not in excluded]
+        if not tr:
+            raise ValueError(f"no {role} turns to train the {task} head on")
+        block = _features(tr, encoder, vec, cues, use_dense)
+        # a task's own dense_weight / cue_weight override the shared ones in [features]
+        s = Scaling.fit(block, float(t.cfg.get("dense_weight", feats.get("dense_weight", 1.0))),
+                        float(t.cfg.get("cue_weight", feats.get("cue_weight", 0.05))))
+        y = t.targets(tr)
+        coef, intercept = t.fit_raw(block, y, s)
+        if method == "cv":
+            tune_rows, tune_y, tune_z = tr, y, t.oof_scores(tr, block, y, s, k)
+        elif dv:
+            tune_rows, tune_y = dv, t.targets(dv)
+            tune_z = _scores(_design(_features(dv, encoder, vec, cues, use_dense), s), coef, intercept)
+        else:
+            tune_rows, tune_y, tune_z = [], None, None
+        coef_dense, coef_lex, coef_extra, intercept = _unfold(coef, intercept, block, s)
+        if not use_dense:  # the baseline: heads take the usual dense input and ignore it
+            coef_dense = np.zeros((coef.shape[0], 3 * ENCODER_DIM + 1))
+        if task == "attitude":
+            temperature = best_temperature(tune_z, tune_y) if tune_rows else 1.0
+            heads[task] = LinearHead(task, ATTITUDES, False, coef_dense, coef_lex, intercept,
+                                     np.full(len(ATTITUDES), 0.5), temperature, coef_extra)
+            tasks_meta[task] = {"uncertain": config.attitude_uncertain.get("below", 0.55), "C": float(t.cfg.get("C", 4.0)),
+                                "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
+        else:
+            proba = _sigmoid(tune_z) if tune_rows else None
+            thresholds = np.array([best_threshold(tune_y[:, j], proba[:, j], grid) if tune_rows else 0.5  # type: ignore[index]
+                                   for j in range(len(BEHAVIOURS))])
+            heads[task] = LinearHead(task, BEHAVIOURS, True, coef_dense, coef_lex, intercept, thresholds,
+                                     coef_extra=coef_extra)
+            tasks_meta[task] = {"uncertain": config.behaviours.get("uncertain_margin", 0.1),
+                                "C": {l: behaviour_C(t.cfg, l) for l in BEHAVIOURS},
+                                "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
+        if method == "cv":
+            cv_metrics[task] = metrics_from_scores(task, tune_rows, tune_z, heads[task])
 
     import sklearn
 
@@ -157,28 +354,67 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
         "name": config.name, "version": config.version,
         "encoder": {"name": ENCODER_NAME, "version": getattr(encoder, "version", None), "dim": ENCODER_DIM},
         "tasks": tasks_meta,
+        "tuning": {"thresholds": method, "folds": k if method == "cv" else None,
+                   "grid": [float(grid[0]), float(grid[-1]), float(tuning.get("grid_step", 0.05))],
+                   **({"cv": cv_metrics} if cv_metrics else {})},
         "training": {
             "corpus": config.corpus, "data_hash": data_hash(examples), "seed": config.seed,
+            "train_splits": sorted(fit_splits),
             "counts": {s: {r: sum(1 for e in examples if e.split == s and e.role == r) for r in ("customer", "agent")}
                        for s in ("train", "dev", "test")},
             "exclude_languages": list(config.exclude_languages),
+            "dense": use_dense,
             "config": {k: v for k, v in config.__dict__.items() if k not in ("corpus", "out")},
         },
         "library_versions": {"samtaleanalyse": __version__, "scikit-learn": sklearn.__version__,
                              "numpy": np.__version__, "python": platform.python_version()},
     }
-    model = TurnModel(heads=heads, vectorizer=vec, metadata=meta)
-    dev_metrics = score_predictions(model, dev, encoder) if dev else {}
+    model = TurnModel(heads=heads, vectorizer=vec, metadata=meta, cues=cues)
+    dev_rows = [e for e in dev if e.language not in excluded]
+    dev_metrics = score_predictions(model, dev_rows, encoder if use_dense else _ZeroEncoder()) if dev_rows else {}
     return model, dev_metrics
 
 
-def train(config: TrainConfig, *, card: bool = True) -> tuple[Path, dict[str, Any]]:
+class _ZeroEncoder:
+    """Stands in for the encoder when scoring the baseline, whose heads give the dense block no weight."""
+
+    name, dim, version = ENCODER_NAME, ENCODER_DIM, None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return np.zeros((len(texts), self.dim), dtype=np.float32)
+
+
+def zero_encoder() -> Any:
+    return _ZeroEncoder()
+
+
+def train(config: TrainConfig, *, card: bool = True, baseline: bool = False, lolo: bool = False,
+          lolo_split: str = "dev") -> tuple[Path, dict[str, Any]]:
+    """Fit, save and describe the model; optionally the n-gram baseline and leave-one-language-out beside it."""
     from .card import model_card
 
-    model, dev_metrics = fit(config)
+    examples = load_examples(config.corpus, limit_conversations=config.limit_conversations)
+    encoder = E5Encoder.from_env(num_threads=2)
+    model, dev_metrics = fit(config, examples, encoder)
     meta = dict(model.metadata)
     meta["metrics"] = {"dev": dev_metrics}
-    model = TurnModel(model.heads, model.vectorizer, meta)
+    from .evaluate import human_agreement
+
+    agreement = human_agreement(config.corpus)
+    if agreement:
+        meta["human_agreement"] = agreement
+    base_model = None
+    if baseline:
+        base_model, base_dev = fit(config.baseline(), examples)
+        meta["baseline"] = {"description": "character n-gram tf-idf only (no encoder, no cues), same heads and tuning",
+                            "metrics": {"dev": base_dev}, "tuning": base_model.metadata.get("tuning", {})}
+    if lolo:
+        from .lolo import leave_one_language_out
+
+        meta["leave_one_language_out"] = leave_one_language_out(config, examples, encoder, split=lolo_split,
+                                                                baseline=baseline, full_model=model,
+                                                                baseline_model=base_model)
+    model = TurnModel(model.heads, model.vectorizer, meta, model.cues)
     out = save_model(model, config.out)
     if card:
         saved = json.loads((out / "metadata.json").read_text(encoding="utf-8"))  # as written, with lexical and tasks

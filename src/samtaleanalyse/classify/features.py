@@ -1,4 +1,4 @@
-"""What a head sees of a turn: its meaning, the other party's previous turn, and its words.
+"""What a head sees of a turn: its meaning, the other party's previous turn, its words, and cues.
 
 Paraphrase and empathy are about what the customer just said, and an attitude often answers
 the agent's last move, so every turn comes with the other party's previous turn as context.
@@ -11,6 +11,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ..conversation import Conversation
+from .cues import CueFeatures, cue_features
 from .lexical import CharNgramVectorizer, SparseRows
 
 
@@ -28,18 +29,25 @@ class TurnInput:
     role: str
     text: str
     context: str  # the other party's previous turn, "" at the start
+    position: int = 0       # place among the conversation's customer and agent turns, from 0
+    n_turns: int = 1        # customer and agent turns in the conversation
+    role_position: int = 0  # how many turns this speaker had before this one
+    history: str = ""       # all earlier turns of the other party, oldest first, one per line
 
 
 def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"customer", "agent"})) -> list[TurnInput]:
     out = []
     last: dict[str, str] = {}
-    for t in conversation.turns:
-        if t.role == "system":
-            continue
+    earlier: dict[str, list[str]] = {"customer": [], "agent": []}
+    spoken = [t for t in conversation.turns if t.role != "system"]
+    for pos, t in enumerate(spoken):
         other = "agent" if t.role == "customer" else "customer"
         if t.role in roles:
-            out.append(TurnInput(conversation.id, t.index, t.role, t.text, last.get(other, "")))
+            out.append(TurnInput(conversation.id, t.index, t.role, t.text, last.get(other, ""), position=pos,
+                                 n_turns=len(spoken), role_position=len(earlier.get(t.role, ())),
+                                 history="\n".join(earlier.get(other, ()))))
         last[t.role] = t.text
+        earlier.setdefault(t.role, []).append(t.text)
     return out
 
 
@@ -59,3 +67,8 @@ def dense_features(inputs: Sequence[TurnInput], encoder: Encoder) -> np.ndarray:
 
 def lexical_features(inputs: Sequence[TurnInput], vectorizer: CharNgramVectorizer) -> SparseRows:
     return vectorizer.transform([i.text for i in inputs])
+
+
+def extra_features(inputs: Sequence[TurnInput], cues: CueFeatures | None) -> np.ndarray:
+    """Cue features (lexicon, position, form, overlap): (n, cues.dim), (n, 0) without cues."""
+    return cue_features(inputs, cues)

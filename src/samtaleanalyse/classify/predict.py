@@ -8,7 +8,7 @@ import numpy as np
 
 from ..conversation import Conversation
 from .artefact import TASK_ROLES, TurnModel
-from .features import Encoder, dense_features, lexical_features, turn_inputs
+from .features import Encoder, dense_features, extra_features, lexical_features, turn_inputs
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class TurnClassifier:
         flat = [i for conv in inputs for i in conv]
         dense = dense_features(flat, self.encoder)
         lexical = lexical_features(flat, self.model.vectorizer)
+        extra = extra_features(flat, self.model.cues)
         roles = np.array([i.role for i in flat])
         per_turn: dict[tuple[str, int], TurnPrediction] = {}
         for task, head in self.model.heads.items():
@@ -40,7 +41,7 @@ class TurnClassifier:
             if not len(rows):
                 continue
             sub_lex = lexical.take(rows)
-            proba = head.predict_proba(dense[rows], sub_lex)
+            proba = head.predict_proba(dense[rows], sub_lex, extra[rows])
             labels = head.labels_from_proba(proba)
             margin = self.model.uncertainty(task)
             for r, p, labs in zip(rows, proba, labels):

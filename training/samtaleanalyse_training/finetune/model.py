@@ -1,0 +1,76 @@
+"""The fine-tuned model: a Hugging Face encoder and the two heads of the pipeline, end to end.
+
+The heads see exactly what the pipeline's heads see (``classify.features.dense_features``):
+``[turn, context, turn * context, cosine]`` of the mean-pooled, L2-normalised sentence vectors,
+turn and context encoded separately, a zero vector for a missing context. So the fine-tuned
+heads can be written into the pipeline's ``weights.npz`` unchanged, and the fine-tuned encoder
+serves the pipeline's own linear heads as well.
+
+torch only (no samtaleanalyse import): this module also runs on a bare GPU machine.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
+
+
+def dense_features(e: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """(n, 3*dim + 1), as ``classify.features.dense_features``."""
+    p = e * c
+    return torch.cat([e, c, p, p.sum(dim=-1, keepdim=True)], dim=-1)
+
+
+class TurnTuner(nn.Module):
+    """Encoder + attitude head (softmax, customer turns) + behaviour head (sigmoid per label, agent turns)."""
+
+    def __init__(self, backbone: Any, n_attitudes: int, n_behaviours: int, *, pooling: str = "mean",
+                 normalize: bool = True) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.dim = int(backbone.config.hidden_size)
+        self.pooling = pooling
+        self.normalize = normalize
+        self.attitude = nn.Linear(3 * self.dim + 1, n_attitudes)
+        self.behaviours = nn.Linear(3 * self.dim + 1, n_behaviours)
+        for head in (self.attitude, self.behaviours):  # zero start: the linear probe is then deterministic
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        v = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, attention_mask)
+        v = v.float()
+        return nn.functional.normalize(v, dim=-1) if self.normalize else v
+
+    def heads(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.attitude(features), self.behaviours(features)
+
+    def freeze(self, *, embeddings: bool = True, layers: int = 0) -> None:
+        """Freeze the word embeddings (the bulk of a multilingual model) and the lowest ``layers`` layers."""
+        emb = self.backbone.get_input_embeddings()
+        if embeddings:
+            emb.weight.requires_grad_(False)
+        if layers:
+            blocks = _layers(self.backbone)
+            for block in blocks[:layers]:
+                for p in block.parameters():
+                    p.requires_grad_(False)
+
+
+def _layers(backbone: Any) -> list[Any]:
+    for path in ("encoder.layer", "transformer.layer", "layers", "encoder.layers"):
+        obj = backbone
+        try:
+            for part in path.split("."):
+                obj = getattr(obj, part)
+        except AttributeError:
+            continue
+        return list(obj)
+    raise ValueError(f"cannot find the transformer layers of {type(backbone).__name__} to freeze")

