@@ -168,3 +168,35 @@ def test_config_rejects_unknown_settings(tmp_path):
 def test_train_command_help():
     proc = subprocess.run([sys.executable, "-m", "samtaleanalyse.cli", "train", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0 and "--config" in proc.stdout
+
+
+def test_lolo_command_writes_json_and_updates_the_card(tmp_path, monkeypatch):
+    """`samtaleanalyse lolo --split dev --out ... --model ...` on a small corpus with a fake encoder."""
+    from typer.testing import CliRunner
+
+    import samtaleanalyse.classify.encoder as enc
+    from samtaleanalyse.cli import app
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("nb-a.jsonl", "sv-a.jsonl"):
+        lines = (CORPUS / name).read_text(encoding="utf-8").splitlines()
+        keep = [l for l in lines if json.loads(l)["split"] == "train"][:14] + \
+               [l for l in lines if json.loads(l)["split"] == "dev"][:5]
+        (corpus / name).write_text("\n".join(keep) + "\n", encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'corpus = "{corpus}"\nout = "{tmp_path / "m"}"\n[features]\nmax_features = 3000\n'
+                   '[tuning]\nfolds = 2\n[attitude]\nC = 1.0\n[behaviours]\nC = 1.0\n', encoding="utf-8")
+    monkeypatch.setattr(enc.E5Encoder, "from_env", classmethod(lambda cls, num_threads=None: HashEncoder()))
+    import samtaleanalyse_training.train as tr
+
+    monkeypatch.setattr(tr, "E5Encoder", enc.E5Encoder)
+    folder, _ = train(TrainConfig.from_file(cfg))
+    runner = CliRunner()
+    result = runner.invoke(app, ["lolo", "--config", str(cfg), "--split", "dev", "--out", str(tmp_path / "lolo.json"),
+                                 "--model", str(folder)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "lolo.json").read_text())
+    assert data["split"] == "dev" and set(data["languages"]) == {"nb", "sv"}
+    assert "## Leave one language out" in (folder / "README.md").read_text()
+    assert json.loads((folder / "metadata.json").read_text())["leave_one_language_out"]["split"] == "dev"

@@ -153,14 +153,21 @@ def behaviour_C(cfg: dict[str, Any], label: str) -> float:
     return float(cfg.get("C_per_label", {}).get(label, cfg.get("C", 4.0)))
 
 
-def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: ignore[no-untyped-def]
+                    strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """One binary head per behaviour. A label with no (or only) positives is an error, except inside
+    cross-validation folds (``strict=False``), where it becomes a constant 'never' ('always') head."""
     from sklearn.linear_model import LogisticRegression
 
     coefs, intercepts = [], []
     for j, label in enumerate(BEHAVIOURS):
         y = Y[:, j]
         if y.all() or not y.any():
-            raise ValueError(f"behaviour {label!r} has {'no' if not y.any() else 'only'} positive training turns")
+            if strict:
+                raise ValueError(f"behaviour {label!r} has {'no' if not y.any() else 'only'} positive training turns")
+            coefs.append(np.zeros(X.shape[1]))
+            intercepts.append(10.0 if y.all() else -10.0)
+            continue
         clf = LogisticRegression(C=behaviour_C(cfg, label), max_iter=5000, random_state=seed,
                                  class_weight=cfg.get("class_weight", "balanced"))
         clf.fit(X, y)
@@ -249,11 +256,11 @@ class _Task:
             return np.array([ATTITUDES.index(e.attitude) for e in rows])
         return np.array([[l in e.behaviours for l in BEHAVIOURS] for e in rows])
 
-    def fit_raw(self, block: Block, y: np.ndarray, s: Scaling) -> tuple[np.ndarray, np.ndarray]:
+    def fit_raw(self, block: Block, y: np.ndarray, s: Scaling, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
         X = _design(block, s)
         if self.task == "attitude":
             return _fit_attitude(X, y, self.cfg, self.config.seed)
-        return _fit_behaviours(X, y, self.cfg, self.config.seed)
+        return _fit_behaviours(X, y, self.cfg, self.config.seed, strict)
 
     def oof_scores(self, rows: Sequence[Example], block: Block, y: np.ndarray, s: Scaling, k: int) -> np.ndarray:
         """Decision scores of every row from a model that did not see its conversation."""
@@ -263,7 +270,7 @@ class _Task:
             fit_rows, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
             if not len(held) or not len(fit_rows):
                 continue
-            coef, intercept = self.fit_raw(block.take(fit_rows), y[fit_rows], s)
+            coef, intercept = self.fit_raw(block.take(fit_rows), y[fit_rows], s, strict=False)
             out[held] = _scores(_design(block.take(held), s), coef, intercept)
         return out
 
