@@ -18,7 +18,7 @@ from samtaleanalyse.classify.predict import TurnClassifier, TurnPrediction
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_MODEL = ROOT / "models" / "turns-e5-lex"
+REAL_MODEL = ROOT / "models" / "turns-e5-qat"
 
 
 class KeywordClassifier:

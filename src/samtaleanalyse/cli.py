@@ -87,7 +87,7 @@ def score(
     speaker_map: Optional[Path] = _SPEAKER_MAP, speaker: Optional[list[str]] = _SPEAKER,
     first_speaker: Optional[str] = _FIRST, csv_columns: Optional[list[str]] = _CSV,
     max_turn_chars: int = _MAXLEN, language: Optional[str] = _LANG, channel: Optional[str] = _CHANNEL,
-    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-lex)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
     no_model: bool = typer.Option(False, "--no-model", help="Only read and identify languages; no attitude or behaviours."),
     feedback_language: Optional[str] = typer.Option(None, "--feedback-language",
                                                     help="Write feedback in this language (nb, nn, da, sv, en) instead of each conversation's own."),

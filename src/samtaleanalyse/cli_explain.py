@@ -41,7 +41,7 @@ def explain(
     label: Optional[str] = typer.Option(None, "--label", "-l", help="Explain this label (default: the predicted ones)."),
     top: int = typer.Option(DEFAULT_TOP_K, "--top", "-k", min=1, help="How many words to show per turn."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per explained turn and label."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-lex)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
     speaker: Optional[list[str]] = typer.Option(None, "--speaker", help="Map a speaker label to a role, e.g. --speaker 'Kari=agent' (repeatable)."),
     speaker_map: Optional[Path] = typer.Option(None, "--speaker-map", help="TOML file with a \\[speakers] table (label = \"agent\" or \"customer\")."),
     language: Optional[str] = typer.Option(None, "--language", help="Language of the input (nb, nn, da, sv, en) when known; otherwise detected."),

@@ -77,8 +77,19 @@ def write_patch(path: str | Path, tensors: Mapping[str, np.ndarray], *, base_pat
               **dict(info or {})}
     arrays["header"] = np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     path = Path(path)
-    np.savez(path, **arrays)
+    if not _same_content(path, arrays):  # an identical re-export keeps the file, so its hash (the version) stays
+        np.savez(path, **arrays)
     return file_sha256(path)
+
+
+def _same_content(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            return set(d.files) == set(arrays) and all(np.array_equal(d[k], v) for k, v in arrays.items())
+    except (OSError, ValueError):
+        return False
 
 
 def read_patch(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

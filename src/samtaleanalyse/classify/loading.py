@@ -10,12 +10,12 @@ from .e5_patch import ENCODER_KIND as PATCH_KIND
 from .encoder import E5Encoder
 from .predict import TurnClassifier
 
-DEFAULT_MODEL = Path("models") / "turns-e5-lex"
+DEFAULT_MODEL = Path("models") / "turns-e5-qat"
 MODEL_ENV = "SAMTALEANALYSE_MODEL"
 
 
 def default_model_path() -> Path:
-    """$SAMTALEANALYSE_MODEL, else models/turns-e5-lex in the working folder, else in the source checkout."""
+    """$SAMTALEANALYSE_MODEL, else models/turns-e5-qat in the working folder, else in the source checkout."""
     if os.environ.get(MODEL_ENV):
         return Path(os.environ[MODEL_ENV])
     here = DEFAULT_MODEL
