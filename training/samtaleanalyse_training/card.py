@@ -190,6 +190,20 @@ def model_card(meta: Mapping[str, Any]) -> str:
                 row += f" {_f(v.get('baseline', {}).get('attitude'))} | {_f(v.get('baseline', {}).get('behaviours'))} |"
             lines.append(row)
         lines.append("")
+    ext = meta.get("external_checks")
+    if ext and ext.get("rows"):
+        lines += ["## External checks on real text", "",
+                  f"Public data sets nobody on this project wrote (`benchmarks/external_checks.py`, run {ext.get('date')}, "
+                  f"at most {ext.get('limit')} items each; mappings fixed beforehand in "
+                  "`benchmarks/external_mappings.md`). Target-class F1 beside a majority-class and a keyword baseline; "
+                  "these texts are reviews, social media and emotional support, not customer service.", "",
+                  "| data set | language | target | n (target) | model | majority | keyword |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['dataset']} | {r['language']} | {r['target']} | {r['n']} ({r['n_target']}) | {_f(r['model'])} |"
+                  f" {_f(r['majority'])} | {_f(r['keyword'])} |" for r in ext["rows"]]
+        if ext.get("audit"):
+            lines += ["", ext["audit"]]
+        lines.append("")
     lines += ["## Known weaknesses", ""]
     lines += [f"- {w}" for w in _weaknesses(meta)]
     lines += [

