@@ -118,10 +118,15 @@ class E5Encoder:
             # Rewriting the whole file per call made long runs slow; write in large steps and at exit.
             if self.cache_file is not None and self._unsaved >= SAVE_EVERY:
                 self.save_cache()
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            out[i] = self._cache[t]
-            self._cache.move_to_end(t)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return out
+        return from_cache(self._cache, texts, self.dim, self.cache_size)
+
+
+def from_cache(cache: "OrderedDict[str, np.ndarray]", texts: Sequence[str], dim: int, cache_size: int) -> np.ndarray:
+    """The vectors of ``texts`` (all in ``cache``), marking them recently used and trimming the cache to size."""
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for i, t in enumerate(texts):
+        out[i] = cache[t]
+        cache.move_to_end(t)
+    while len(cache) > cache_size:
+        cache.popitem(last=False)
+    return out

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ModelError
+from .encoder import from_cache
 
 ENCODER_KIND = "transformers"
 INFO_FILE = "samtaleanalyse_encoder.json"
@@ -156,10 +157,4 @@ class HFEncoder:
         if missing:
             for text, vec in zip(missing, self.embed(missing)):
                 self._cache[text] = vec
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            out[i] = self._cache[t]
-            self._cache.move_to_end(t)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return out
+        return from_cache(self._cache, texts, self.dim, self.cache_size)

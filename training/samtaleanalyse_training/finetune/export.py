@@ -35,6 +35,7 @@ from samtaleanalyse.classify.lexical import CharNgramVectorizer
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from ..data import Example
+from ..train import best_temperature
 
 ENCODER_SUBDIR = "converted/encoder"  # inside the model folder; models/*/converted/ is git-ignored
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
@@ -89,19 +90,6 @@ def refit_heads(heads_config: str | Path | None, examples: Sequence[Example], en
             raise RuntimeError(f"train.fit made {task} coefficients of width {head.coef_dense.shape[1]}, "
                                f"expected {3 * encoder.dim + 1} for a {encoder.dim}-wide encoder")
     return model, dev
-
-
-def best_temperature(z: np.ndarray, y: np.ndarray) -> float:
-    """The temperature (0.5 to 3.0 by 0.1) with the lowest negative log-likelihood of ``y`` under ``softmax(z / t)``."""
-    best, best_nll = 1.0, np.inf
-    for t in np.arange(0.5, 3.01, 0.1):
-        s = z / t
-        s = s - s.max(axis=1, keepdims=True)
-        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-        nll = -logp[np.arange(len(y)), y].mean()
-        if nll < best_nll:
-            best, best_nll = float(t), nll
-    return round(best, 2)
 
 
 def tuned_heads(att_w: np.ndarray, att_b: np.ndarray, beh_w: np.ndarray, beh_b: np.ndarray,

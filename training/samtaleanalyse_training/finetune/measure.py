@@ -30,7 +30,7 @@ def _logit_metrics(d: Any, prefix: str, dev: Sequence[Any], test: Sequence[Any],
                    pack_test: np.ndarray) -> dict[str, Any]:
     from ..evaluate import attitude_report, behaviour_report
     from .core import best_thresholds
-    from .export import best_temperature
+    from ..train import best_temperature
 
     def split(rows: Sequence[Any], idx: np.ndarray, name: str, T: float, thr: np.ndarray) -> dict[str, Any]:
         cust = [i for i, r in enumerate(rows) if r.role == "customer"]
