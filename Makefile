@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned: 2.13.0 is the CPU build that lies on these machines; an unpinned one pulls CUDA.
 TORCH := torch==2.13.0
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,20 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
+# The browser tests open the HTML reports in Debian's headless Chromium.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else sudo -n apt-get update -qq && sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+	  || { echo "install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"; exit 1; }; fi
+
 demo: install
 	rm -rf out
 	$(BIN)/samtaleanalyse score examples --out out; status=$$?; \
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 	@echo "Results in out/ (conversations.jsonl, errors.jsonl, summary.json)"
 
-test: install-dev
+test: install-dev browser
 	$(BIN)/python -m pytest -q
 
 clean:
