@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from samtaleanalyse import ReadOptions, read_conversations, score_paths
+from samtaleanalyse.ingest import Limits
 
 DATA = Path(__file__).parent / "data"
 
@@ -46,7 +47,7 @@ def test_turn_longer_than_limit(tmp_path):
     p = tmp_path / "long.jsonl"
     p.write_text(json.dumps({"id": "x", "turns": [{"speaker": "kunde", "text": "ord " * 400},
                                                    {"speaker": "agent", "text": "ok"}]}) + "\n", encoding="utf-8")
-    (err,) = read_conversations(p, ReadOptions(max_turn_chars=1000)).errors
+    (err,) = read_conversations(p, ReadOptions(limits=Limits(max_turn_chars=1000))).errors
     assert err.code == "E308" and "1000" in err.reason and err.line == 1
     assert len(read_conversations(p).conversations) == 1  # the default limit is higher
 

@@ -19,7 +19,7 @@ from .cli_explain import register as register_explain
 from .conversation import LANGUAGES
 from .errors import ConfigError, InputError, ModelError
 from .guidance import load_guidance
-from .ingest import ReadOptions, SpeakerMap, iter_conversations
+from .ingest import Limits, ReadOptions, SpeakerMap, iter_conversations
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
@@ -63,7 +63,7 @@ def _options(speaker_map: Optional[Path], speaker: list[str] | None, first_speak
     if labels or first_speaker:
         smap = SpeakerMap({**smap.labels, **labels},  # type: ignore[dict-item]
                           first_speaker or smap.first_diarised_speaker)  # type: ignore[arg-type]
-    return ReadOptions(speakers=smap, max_turn_chars=max_turn_chars, csv_columns=_parse_pairs(csv_columns, "--csv-columns"),
+    return ReadOptions(speakers=smap, limits=Limits(max_turn_chars=max_turn_chars), csv_columns=_parse_pairs(csv_columns, "--csv-columns"),
                        language=language, channel=channel)
 
 

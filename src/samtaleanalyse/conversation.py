@@ -5,6 +5,7 @@ predictions live beside them (see ``analysis``) so that reading and scoring stay
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Mapping, get_args
 
@@ -78,17 +79,16 @@ class Metadata:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Metadata":
-        known = {name: str(data[name]) for name in META_FIELDS if data.get(name) not in (None, "")}
-        extra = tuple(sorted((str(k), _flat(v)) for k, v in data.items() if k not in META_FIELDS and v is not None))
+        known = {name: cls.flat(data[name]) for name in META_FIELDS if data.get(name) not in (None, "")}
+        extra = tuple(sorted((str(k), cls.flat(v)) for k, v in data.items() if k not in META_FIELDS and v is not None))
         return cls(**known, extra=extra)
 
-
-def _flat(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    import json
-
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    @staticmethod
+    def flat(value: Any) -> str:
+        """A metadata value as one string: strings as they are, anything else as compact JSON."""
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False, default=str)
 
 
 @dataclass(frozen=True)

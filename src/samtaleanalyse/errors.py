@@ -5,8 +5,39 @@ wrong, where (file, line or record) and, where we know it, how to fix it.
 """
 from __future__ import annotations
 
+import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any
+
+# An error line must stay readable and must not carry the input back out: reasons are capped, and input
+# is quoted only through ``excerpt``.
+MAX_REASON_CHARS = 400
+MAX_PLACE_CHARS = 200
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LONG_NUMBER = re.compile(r"\d(?:[\d .-]{3,}\d)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def excerpt(text: object, limit: int = 60) -> str:
+    """A short, one-line, quoted excerpt of untrusted input for an error message.
+
+    E-mail addresses and runs of five or more digits (phone, account and id numbers) are masked, control
+    characters shown as escapes, and the text cut at ``limit`` characters.
+    """
+    s = text if isinstance(text, str) else reprlib.repr(text)
+    s = s[: limit * 4]
+    s = _EMAIL.sub("[e-mail]", s)
+    s = _LONG_NUMBER.sub(lambda m: "[number]" if sum(c.isdigit() for c in m.group()) >= 5 else m.group(), s)
+    s = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
+    s = " ".join(s.split())
+    if len(s) > limit:
+        s = s[: limit - 1].rstrip() + "…"
+    return "'" + s.replace("'", "’") + "'"
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SamtaleError(Exception):
@@ -56,9 +87,10 @@ class InputError(SamtaleError):
         code: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.file = file
+        self.file = _cap(file, MAX_PLACE_CHARS * 4)
         self.line = line
-        self.record = record
+        self.record = _cap(record, MAX_PLACE_CHARS) if isinstance(record, str) else record
+        message = _cap(message, MAX_REASON_CHARS)
         if code is not None:
             self.code = code
         super().__init__(message, hint=hint)
@@ -123,3 +155,12 @@ E_NOT_FOUND = "E310"
 E_BAD_TIMESTAMP = "E311"
 E_NO_TURNS = "E312"
 E_DECODE = "E313"
+E_TOO_LARGE = "E314"
+E_SYMLINK = "E315"
+E_NOT_REGULAR = "E316"
+E_TOO_MANY_TURNS = "E317"
+E_TOO_DEEP = "E318"
+E_BAD_ID = "E319"
+E_DUPLICATE_ID = "E320"
+# Not the input's fault: a bug met while reading or scoring one input. The batch records it and goes on.
+E_INTERNAL = "E900"

@@ -32,7 +32,13 @@ class TurnInput:
     position: int = 0       # place among the conversation's customer and agent turns, from 0
     n_turns: int = 1        # customer and agent turns in the conversation
     role_position: int = 0  # how many turns this speaker had before this one
-    history: str = ""       # all earlier turns of the other party, oldest first, one per line
+    history: str = ""       # the other party's earlier turns (the last HISTORY_TURNS), oldest first, one per line
+
+
+# Paraphrase overlap looks back this many turns of the other party. Bounded, because joining every earlier
+# turn made a long conversation quadratic in memory (100,000 turns reached 23 GB); the corpus's longest
+# conversation has 20 turns in all, so its features are unchanged.
+HISTORY_TURNS = 20
 
 
 def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"customer", "agent"})) -> list[TurnInput]:
@@ -45,7 +51,7 @@ def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"
         if t.role in roles:
             out.append(TurnInput(conversation.id, t.index, t.role, t.text, last.get(other, ""), position=pos,
                                  n_turns=len(spoken), role_position=len(earlier.get(t.role, ())),
-                                 history="\n".join(earlier.get(other, ()))))
+                                 history="\n".join(earlier.get(other, ())[-HISTORY_TURNS:])))
         last[t.role] = t.text
         earlier.setdefault(t.role, []).append(t.text)
     return out

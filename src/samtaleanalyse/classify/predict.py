@@ -35,7 +35,8 @@ class TurnClassifier:
         lexical = lexical_features(flat, self.model.vectorizer)
         extra = extra_features(flat, self.model.cues)
         roles = np.array([i.role for i in flat])
-        per_turn: dict[tuple[str, int], TurnPrediction] = {}
+        # Results are matched to turns by position, never by id: two conversations may share an id.
+        per_turn: dict[int, TurnPrediction] = {}
         for task, head in self.model.heads.items():
             rows = np.flatnonzero(roles == TASK_ROLES[task])
             if not len(rows):
@@ -49,11 +50,14 @@ class TurnClassifier:
                     uncertain = bool(np.any(np.abs(p - head.thresholds) < margin))
                 else:
                     uncertain = bool(p.max() < margin)
-                item = flat[r]
-                per_turn[(item.conversation_id, item.turn_index)] = TurnPrediction(
-                    turn_index=item.turn_index, task=task,
+                per_turn[int(r)] = TurnPrediction(
+                    turn_index=flat[r].turn_index, task=task,
                     scores={l: round(float(x), 4) for l, x in zip(head.labels, p)},
                     labels=labs, uncertain=uncertain, model=self.model.name)
-        return [[per_turn[(i.conversation_id, i.turn_index)] for i in conv if (i.conversation_id, i.turn_index) in per_turn]
-                for conv in inputs]
+        out: list[list[TurnPrediction]] = []
+        start = 0
+        for conv in inputs:
+            out.append([per_turn[r] for r in range(start, start + len(conv)) if r in per_turn])
+            start += len(conv)
+        return out
 

@@ -1,32 +1,39 @@
 """Reading files, folders and standard input into conversations, one stream for all formats.
 
-A failure is yielded as an ``InputError`` in the stream, in place of what it cost, so a batch
-always goes on and the caller decides where errors are written.
+A failure is yielded as an ``InputError`` in the stream, in place of what it cost, so a batch always goes
+on and the caller decides where errors are written. This is the one place where a per-file failure becomes
+an error record: even a bug met while reading one file (a reader raising something unexpected) costs only
+the rest of that file, and is reported as an internal error (E900) naming it.
 """
 from __future__ import annotations
 
+import io
 import sys
+import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
 from ..conversation import Conversation
-from ..errors import E_NOT_FOUND, E_UNKNOWN_FORMAT, ConfigError, ErrorRecord, InputError
-from .speakers import SpeakerMap
+from ..errors import E_INTERNAL, E_TOO_LARGE, E_UNKNOWN_FORMAT, ConfigError, ErrorRecord, InputError
 from .build import ReadOptions
-from .canonical import read_json, read_jsonl
-from .encoding import decode_bytes
+from .files import FOLDER_SPEAKER_MAP, STDIN, expand_paths, open_input
+from .jsonstream import read_json_stream, read_json_text, read_jsonl
 from .plaintext import read_text
+from .speakers import SpeakerMap
 from .subtitles import read_subtitles
 from .tabular import read_csv
+from .textio import TextSource
 
 FORMATS: dict[str, str] = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
     ".txt": "text", ".log": "text", ".vtt": "subtitles", ".srt": "subtitles",
 }
-STDIN = "-"
-# A speaker map kept beside exports applies to every file in its folder and below.
-FOLDER_SPEAKER_MAP = "speakers.toml"
+# Formats whose whole text is held at once (bounded by Limits.max_document_bytes).
+_WHOLE = {"text", "subtitles"}
+
+__all__ = ["FORMATS", "STDIN", "FOLDER_SPEAKER_MAP", "ReadResult", "expand_paths", "detect_format", "read_file",
+           "iter_conversations", "read_conversations"]
 
 
 @dataclass(frozen=True)
@@ -38,72 +45,91 @@ class ReadResult:
     files: tuple[str, ...] = field(default=())
 
 
-def expand_paths(paths: Iterable[str | Path]) -> Iterator[str | InputError]:
-    """Files in the order given; folders recursively in sorted order, hidden files left out."""
-    for p in paths:
-        if str(p) == STDIN:
-            yield STDIN
-            continue
-        path = Path(p)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                if (child.is_file() and not any(part.startswith(".") for part in rel.parts)
-                        and child.name != FOLDER_SPEAKER_MAP):
-                    yield str(child)
-        elif path.is_file():
-            yield str(path)
-        else:
-            yield InputError("no such file or folder.", file=str(path), code=E_NOT_FOUND)
-
-
-def detect_format(path: str, text: str) -> str | None:
+def detect_format(path: str, head: bytes) -> str | None:
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt:
         return fmt
-    head = text.lstrip()[:200]
-    if head.startswith("WEBVTT"):
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
+    if start.startswith(b"WEBVTT"):
         return "subtitles"
-    if head.startswith("{") or head.startswith("["):
+    if start.startswith(b"{") or start.startswith(b"["):
         return "json"
     return None
 
 
-def read_file(path: str, options: ReadOptions, *, stdin: BinaryIO | None = None) -> Iterator[Conversation | InputError]:
+class _CappedStdin(io.RawIOBase):
+    """Standard input with the file-size limit applied as it is read (it has no size to check first)."""
+
+    def __init__(self, raw: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self._raw, self._limit, self._read = raw, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def,override]
+        data = self._raw.read(len(buf))
+        n = len(data)
+        buf[:n] = data
+        self._read += n
+        if self._read > self._limit:
+            raise InputError(f"standard input is over the limit of {self._limit:,} bytes; the rest is not read.",
+                             file="<stdin>", code=E_TOO_LARGE, hint="split the input, or raise --max-file-mb.")
+        return n
+
+
+def read_file(path: str, options: ReadOptions, *, stdin: BinaryIO | None = None,
+              follow_symlinks: bool | None = None) -> Iterator[Conversation | InputError]:
     """All conversations of one input, with its failures in their place."""
+    limits = options.limits
+    follow = options.follow_symlinks if follow_symlinks is None else follow_symlinks
     try:
         if path == STDIN:
-            data = (stdin or sys.stdin.buffer).read()
-            name = "<stdin>"
+            raw = stdin or sys.stdin.buffer
+            fh: BinaryIO = io.BufferedReader(_CappedStdin(raw, limits.max_file_bytes))  # type: ignore[arg-type]
+            name, size = "<stdin>", None
         else:
-            data = Path(path).read_bytes()
+            fh, size = open_input(path, limits.max_file_bytes, follow_symlinks=follow)
             name = path
-        text, _ = decode_bytes(data, name)
     except InputError as err:
         yield err
         return
-    except OSError as exc:
-        yield InputError(f"cannot read the file: {exc.strerror}.", file=path, code=E_NOT_FOUND)
-        return
-    if path == STDIN:
-        yield from read_jsonl(text, name, options)
-        return
-    fmt = detect_format(path, text)
-    stem = Path(path).stem
-    if fmt == "jsonl":
-        yield from read_jsonl(text, name, options)
-    elif fmt == "json":
-        yield from read_json(text, name, options, stem)
-    elif fmt == "csv":
-        yield from read_csv(text, name, options, Path(path).suffix.lower())
-    elif fmt == "text":
-        yield from read_text(text, name, options, stem)
-    elif fmt == "subtitles":
-        yield from read_subtitles(text, name, options, stem)
-    else:
-        yield InputError(
-            f"unknown file type {Path(path).suffix or '(no extension)'!r}.", file=name, code=E_UNKNOWN_FORMAT,
-            hint=f"supported: {', '.join(sorted(FORMATS))}; rename the file if it is one of these.")
+    with fh:
+        try:
+            source = TextSource(fh, name, limits.max_line_bytes)
+            if path == STDIN:
+                yield from read_jsonl(source.lines(), name, options)
+                return
+            fmt = detect_format(path, source.sample)
+            if fmt is None:
+                yield InputError(
+                    f"unknown file type {Path(path).suffix or '(no extension)'!r}.", file=name, code=E_UNKNOWN_FORMAT,
+                    hint=f"supported: {', '.join(sorted(FORMATS))}; rename the file if it is one of these.")
+                return
+            stem = Path(path).stem
+            if (fmt in _WHOLE or fmt == "json") and size is not None and size > limits.max_document_bytes:
+                if fmt == "json":
+                    yield from read_json_stream(fh, name, options, stem)
+                    return
+                yield InputError(f"the file is {size:,} bytes, over the limit of {limits.max_document_bytes:,} for "
+                                 "a file that holds one conversation.", file=name, code=E_TOO_LARGE,
+                                 hint="check that it is one transcript, or raise --max-document-mb.")
+                return
+            if fmt == "jsonl":
+                yield from read_jsonl(source.lines(), name, options)
+            elif fmt == "csv":
+                yield from read_csv(source.lines(), name, options, Path(path).suffix.lower())
+            else:
+                text = source.read_text()
+                notes = dict(source.notes)
+                if fmt == "json":
+                    yield from read_json_text(text, name, options, stem, notes)
+                elif fmt == "text":
+                    yield from read_text(text, name, options, stem, notes)
+                else:
+                    yield from read_subtitles(text, name, options, stem, notes)
+        except InputError as err:
+            yield err
 
 
 def iter_conversations(paths: Iterable[str | Path], options: ReadOptions | None = None,
@@ -111,7 +137,9 @@ def iter_conversations(paths: Iterable[str | Path], options: ReadOptions | None 
     """Stream conversations (and ``InputError``s in place of what failed) from files and folders."""
     options = options or ReadOptions()
     folder_maps: dict[Path, ReadOptions | InputError] = {}
-    for item in expand_paths(paths):
+    paths = [str(p) for p in paths]
+    top_level = set(paths)
+    for item in expand_paths(paths, follow_symlinks=options.follow_symlinks):
         if isinstance(item, InputError):
             yield item
             continue
@@ -119,7 +147,26 @@ def iter_conversations(paths: Iterable[str | Path], options: ReadOptions | None 
         if isinstance(file_options, InputError):
             yield InputError(f"not read: {file_options.message}", file=item, code=file_options.code)
             continue
-        yield from read_file(item, file_options, stdin=stdin)
+        # A path the user named on the command line is followed even when it is a link.
+        yield from _guarded(item, read_file(item, file_options, stdin=stdin,
+                                            follow_symlinks=options.follow_symlinks or item in top_level))
+
+
+def _guarded(path: str, items: Iterator[Conversation | InputError]) -> Iterator[Conversation | InputError]:
+    """A reader's stream with any unexpected exception turned into one internal-error record for the file."""
+    read = 0
+    try:
+        for item in items:
+            if isinstance(item, Conversation):
+                read += 1
+            yield item
+    except Exception as exc:  # noqa: BLE001 - the batch must survive a bug met on one file
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        yield InputError(
+            f"internal error while reading this file: {type(exc).__name__} in {Path(where.filename).name}:"
+            f"{where.lineno}; {read} conversation(s) of it were read before, the rest is not.",
+            file="<stdin>" if path == STDIN else path, code=E_INTERNAL,
+            hint="this is a bug in samtaleanalyse, not in the file: please report it with the file's shape.")
 
 
 def _folder_options(folder: Path, options: ReadOptions,
@@ -136,9 +183,7 @@ def _folder_options(folder: Path, options: ReadOptions,
             except ConfigError as exc:
                 cache[folder] = InputError(f"{exc.message}", file=str(found), code=E_UNKNOWN_FORMAT)
             else:
-                merged = SpeakerMap({**local.labels, **options.speakers.labels},
-                                    options.speakers.first_diarised_speaker or local.first_diarised_speaker)
-                cache[folder] = replace(options, speakers=merged)
+                cache[folder] = replace(options, speakers=local.under(options.speakers))
     return cache[folder]
 
 

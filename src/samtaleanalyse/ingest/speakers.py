@@ -51,10 +51,13 @@ class SpeakerMap:
     ``first_diarised_speaker`` opts in to a documented convention for call recordings whose
     diariser gives anonymous labels (``spk_0``, ``SPEAKER_00``): the first such label in a
     conversation is that role, the second the other party.
+    ``others`` is the role of every label nothing else maps (``--others-are-agents``: exports whose
+    speaker column holds each agent's name, where only the customer's label is known).
     """
 
     labels: Mapping[str, Role] = field(default_factory=dict)
     first_diarised_speaker: Role | None = None
+    others: Role | None = None
 
     def __post_init__(self) -> None:
         for label, role in self.labels.items():
@@ -66,15 +69,21 @@ class SpeakerMap:
         if self.first_diarised_speaker not in (None, "customer", "agent"):
             raise ConfigError(
                 f"first_diarised_speaker must be 'customer' or 'agent', not {self.first_diarised_speaker!r}.")
-
-    def _table(self) -> dict[str, Role]:
+        if self.others not in (None, "customer", "agent"):
+            raise ConfigError(f"others must be 'customer' or 'agent', not {self.others!r}.")
         table = dict(DEFAULT_LABELS)
         table.update({_norm(k): v for k, v in self.labels.items()})
-        return table
+        object.__setattr__(self, "_lookup", table)
 
     def role_of(self, label: str) -> Role | None:
-        """The role for ``label``, or None when the label is unknown."""
-        table = self._table()
+        """The role for ``label``; ``others`` (usually None) when the label is unknown."""
+        role = self._known_role(label)
+        if role is None and self.others is not None and not self.is_diarised_label(label):
+            return self.others
+        return role
+
+    def _known_role(self, label: str) -> Role | None:
+        table: dict[str, Role] = self._lookup  # type: ignore[attr-defined]
         key = _norm(label)
         if key in table:
             return table[key]
@@ -111,7 +120,13 @@ class SpeakerMap:
         labels = data.get("speakers", {})
         if not isinstance(labels, dict):
             raise ConfigError(f"speaker map {p}: [speakers] must be a table of label = role.")
-        return cls(labels=labels, first_diarised_speaker=data.get("first_diarised_speaker"))
+        return cls(labels=labels, first_diarised_speaker=data.get("first_diarised_speaker"), others=data.get("others"))
 
     def merged(self, labels: Mapping[str, Role]) -> "SpeakerMap":
-        return SpeakerMap({**self.labels, **labels}, self.first_diarised_speaker)
+        return SpeakerMap({**self.labels, **labels}, self.first_diarised_speaker, self.others)
+
+    def under(self, explicit: "SpeakerMap") -> "SpeakerMap":
+        """This (a folder's) map with ``explicit`` (the command line's) settings winning."""
+        return SpeakerMap({**self.labels, **explicit.labels},
+                          explicit.first_diarised_speaker or self.first_diarised_speaker,
+                          explicit.others or self.others)

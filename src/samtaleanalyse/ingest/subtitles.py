@@ -7,10 +7,10 @@ Consecutive cues of one speaker merge into one turn with the first start and las
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from ..conversation import Conversation
-from ..errors import E_BAD_TIMESTAMP, E_SCHEMA, InputError
+from ..errors import E_BAD_TIMESTAMP, E_SCHEMA, InputError, excerpt
 from .build import RawTurn, ReadOptions, build_conversation, merge_consecutive
 
 _TIMING = re.compile(
@@ -28,7 +28,8 @@ def parse_time(value: str) -> float:
     return round(seconds, 3)
 
 
-def read_subtitles(text: str, file: str, options: ReadOptions, stem: str) -> Iterator[Conversation | InputError]:
+def read_subtitles(text: str, file: str, options: ReadOptions, stem: str,
+                   notes: Mapping[int, str] | None = None) -> Iterator[Conversation | InputError]:
     lines = text.split("\n")
     is_vtt = lines[0].strip().startswith("WEBVTT")
     meta: dict[str, str] = {}
@@ -44,7 +45,7 @@ def read_subtitles(text: str, file: str, options: ReadOptions, stem: str) -> Ite
             m = _TIMING.match(line)
             if not m:
                 if "-->" in line:
-                    raise InputError(f"cannot read the cue timing {line.strip()!r}.", file=file, line=i + 1,
+                    raise InputError(f"cannot read the cue timing {excerpt(line.strip(), 40)}.", file=file, line=i + 1,
                                      code=E_BAD_TIMESTAMP, hint="write times as 00:01:02.345 --> 00:01:04.000.")
                 if is_vtt and not raw and ":" in line and not line.strip().isdigit():
                     key, _, value = line.partition(":")  # VTT header lines such as "Language: nb"
@@ -62,7 +63,8 @@ def read_subtitles(text: str, file: str, options: ReadOptions, stem: str) -> Ite
         language = meta.pop("language", None)
         yield build_conversation(meta.pop("id", stem), merge_consecutive(raw), options, file=file,
                                  language=language if language in ("nb", "nn", "da", "sv", "en") else None,
-                                 channel="call", meta={k: v for k, v in meta.items() if k != "kind"})
+                                 channel="call", meta={k: v for k, v in meta.items() if k != "kind"},
+                                 decode_notes=notes)
     except InputError as err:
         yield err
 

@@ -52,11 +52,15 @@ def _weight(text: str) -> float:
 
 
 def _pool(dists: Iterable[tuple[Distribution, float]]) -> dict[str, float]:
-    """Weighted geometric pooling: every turn of a speaker adds its log-evidence."""
+    """Weighted geometric pooling: every turn of a speaker adds its log-evidence.
+
+    Probabilities are floored before the log: a pooled prior of many confident turns underflows to 0.0 for
+    the other languages, and it must still be usable as evidence (log(0) would end the batch).
+    """
     logs = {code: 0.0 for code in LANGUAGES}
     for dist, w in dists:
         for code in LANGUAGES:
-            logs[code] += w * math.log(dist[code])
+            logs[code] += w * math.log(max(dist[code], _FLOOR))
     top = max(logs.values())
     exp = {k: math.exp(v - top) for k, v in logs.items()}
     total = sum(exp.values())
