@@ -1,25 +1,25 @@
 """The command line: thin commands over the package's plain functions."""
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from . import cli_options as opts
 from ._version import __version__
-from .batch import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, score_paths
-from .classify.loading import load_classifier
+from .batch import score_paths
 from .cli_data import data_app
-from .coaching import Coach, load_config
 from .cli_explain import register as register_explain
+from .cli_options import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from .cli_progress import ProgressReporter
 from .conversation import LANGUAGES
 from .errors import ConfigError, InputError, ModelError
-from .guidance import load_guidance
-from .ingest import Limits, ReadOptions, SpeakerMap, iter_conversations
+from .ingest import iter_conversations
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
@@ -42,106 +42,102 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     pass
 
 
-def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values or []:
-        for part in value.split(","):
-            if not part.strip():
-                continue
-            if "=" not in part:
-                raise ConfigError(f"{what} {part!r} is not of the form NAME=VALUE.")
-            key, _, val = part.partition("=")
-            pairs[key.strip()] = val.strip()
-    return pairs
-
-
-def _options(speaker_map: Optional[Path], speaker: list[str] | None, first_speaker: Optional[str],
-             csv_columns: list[str] | None, max_turn_chars: int, language: Optional[str],
-             channel: Optional[str]) -> ReadOptions:
-    smap = SpeakerMap.from_file(speaker_map) if speaker_map else SpeakerMap()
-    labels = _parse_pairs(speaker, "--speaker")
-    if labels or first_speaker:
-        smap = SpeakerMap({**smap.labels, **labels},  # type: ignore[dict-item]
-                          first_speaker or smap.first_diarised_speaker)  # type: ignore[arg-type]
-    return ReadOptions(speakers=smap, limits=Limits(max_turn_chars=max_turn_chars), csv_columns=_parse_pairs(csv_columns, "--csv-columns"),
-                       language=language, channel=channel)
-
-
-_SPEAKER_MAP = typer.Option(None, "--speaker-map", help="TOML file with a \\[speakers] table: label = \"agent\"|\"customer\"|\"system\".")
-_SPEAKER = typer.Option(None, "--speaker", help="Map a speaker label to a role, e.g. --speaker 'Kari=agent' (repeatable).")
-_FIRST = typer.Option(None, "--first-speaker", help="For anonymous diariser labels (spk_0, SPEAKER_00): the role of the first one to speak (agent or customer).")
-_CSV = typer.Option(None, "--csv-columns", help="CSV header names, e.g. conversation_id=ChatID,speaker=Fra,text=Melding.")
-_MAXLEN = typer.Option(5000, "--max-turn-chars", help="A longer turn is an input error.")
-_LANG = typer.Option(None, "--language", help="Language of all inputs (nb, nn, da, sv, en) when known; otherwise detected.")
-_CHANNEL = typer.Option(None, "--channel", help="Channel of all inputs without one: chat, call or email.")
-
-
 @app.command(epilog="Examples:\n\n  samtaleanalyse score examples/ --out out\n\n"
+                    "  samtaleanalyse score exports/2026-12-04/ --out results/2026-12-04 --workers 2\n\n"
                     "  samtaleanalyse score calls/*.vtt chats.csv --out out --speaker 'Kari=agent'\n\n"
                     "  cat export.jsonl | samtaleanalyse score - --out out\n\n"
+                    "Rerunning the same command on the same --out scores only what is not there yet.\n\n"
                     "Exit status: 0 all inputs read; 1 some inputs failed (see errors.jsonl); "
-                    "2 bad usage; 3 nothing could be read.")
+                    "2 bad usage; 3 nothing could be read; 4 an internal error (a bug; see errors.jsonl).")
 def score(
     paths: list[str] = typer.Argument(..., help="Files or folders (read recursively); '-' reads JSONL from standard input."),
-    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
-    speaker_map: Optional[Path] = _SPEAKER_MAP, speaker: Optional[list[str]] = _SPEAKER,
-    first_speaker: Optional[str] = _FIRST, csv_columns: Optional[list[str]] = _CSV,
-    max_turn_chars: int = _MAXLEN, language: Optional[str] = _LANG, channel: Optional[str] = _CHANNEL,
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder (kept between runs: a rerun resumes)."),
+    speaker_map: opts.SpeakerMapOpt = None, speaker: opts.SpeakerOpt = None, first_speaker: opts.FirstSpeakerOpt = None,
+    others_are_agents: opts.OthersOpt = False, csv_columns: opts.CsvColumnsOpt = None, json_map: opts.JsonMapOpt = None,
+    language: opts.LanguageOpt = None, channel: opts.ChannelOpt = None, follow_symlinks: opts.FollowOpt = False,
+    max_turn_chars: opts.MaxTurnCharsOpt = opts.DEFAULTS["max_turn_chars"],
+    max_turns: opts.MaxTurnsOpt = opts.DEFAULTS["max_turns"], max_file_mb: opts.MaxFileOpt = opts.DEFAULTS["max_file_mb"],
+    max_document_mb: opts.MaxDocumentOpt = opts.DEFAULTS["max_document_mb"],
+    max_line_mb: opts.MaxLineOpt = opts.DEFAULTS["max_line_mb"],
     model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
     no_model: bool = typer.Option(False, "--no-model", help="Only read and identify languages; no attitude or behaviours."),
     feedback_language: Optional[str] = typer.Option(None, "--feedback-language",
                                                     help="Write feedback in this language (nb, nn, da, sv, en) instead of each conversation's own."),
     rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML) overriding the default findings settings; repeatable."),
     guidance: Optional[list[Path]] = typer.Option(None, "--guidance", help="A team's folder of guidance entries (TOML) adding to or overriding the default; repeatable."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes, each loading the model once (0: one per core)."),
+    force: bool = typer.Option(False, "--force", help="Rescore everything, replacing what --out holds."),
+    id_from_source: bool = typer.Option(False, "--id-from-source", help="Make ids unique by file and line (when exports reuse ids)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
-    """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl, OUT/summary.json and OUT/feedback/<id>.md."""
+    """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl, OUT/summary.json and OUT/feedback/."""
+    from .batch.engine import available_cores
+    from .batch.scoring import ScorerSpec
+
     try:
-        options = _options(speaker_map, speaker, first_speaker, csv_columns, max_turn_chars, language, channel)
+        options = opts.read_options(speaker_map=speaker_map, speaker=speaker, first_speaker=first_speaker,
+                                    others_are_agents=others_are_agents, csv_columns=csv_columns, json_map=json_map,
+                                    language=language, channel=channel, follow_symlinks=follow_symlinks,
+                                    max_turn_chars=max_turn_chars, max_turns=max_turns, max_file_mb=max_file_mb,
+                                    max_document_mb=max_document_mb, max_line_mb=max_line_mb)
         if feedback_language is not None and feedback_language not in LANGUAGES:
             raise ConfigError(f"--feedback-language {feedback_language!r} is not supported.",
                               hint=f"use one of {', '.join(LANGUAGES)}.")
-        coach = Coach(load_config(*(rules or [])), load_guidance(*(guidance or [])), feedback_language)
-        classifier = None if no_model else load_classifier(model)
+        n_workers = workers or available_cores()
+        if paths == ["-"]:
+            n_workers = 1  # standard input is read once, in this process; one worker keeps the model once
+        spec = ScorerSpec(model=str(model) if model else None, no_model=no_model,
+                          rules=tuple(str(r) for r in rules or ()), guidance=tuple(str(g) for g in guidance or ()),
+                          feedback_language=feedback_language)
+        reporter = ProgressReporter(paths, options, enabled=not quiet)
+        with reporter:
+            summary = score_paths(paths, out, options, spec=spec, workers=n_workers, force=force,
+                                  id_from_source_ids=id_from_source, on_progress=reporter.event,
+                                  read_progress=reporter.reading)
     except (ConfigError, ModelError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
-    show_progress = sys.stderr.isatty() and not quiet
-    if show_progress:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} read"),
-                      TimeElapsedColumn(), console=err_console, transient=True) as progress:
-            task = progress.add_task("scoring", total=None)
-            summary = score_paths(paths, out, options, classifier=classifier, coach=coach,
-                                  on_item=lambda _: progress.advance(task))
-    else:
-        summary = score_paths(paths, out, options, classifier=classifier, coach=coach)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted: what was scored is kept in {out}/; rerun the same command to go on.[/yellow]")
+        raise typer.Exit(130)
     if not quiet:
         langs = ", ".join(f"{k} {v}" for k, v in sorted(summary.languages.items()))
-        out_console.print(f"{summary.conversations} conversations scored ({langs or 'none'}), "
-                          f"{summary.errors} inputs failed, {summary.warnings} warnings, "
-                          f"{summary.uncertain_turns} uncertain turns -> {out}/")
+        out_console.print(f"{summary.scored} conversations scored in {summary.wall_seconds:.1f} s"
+                          f" ({summary.rate or 0:g}/s), {summary.already_scored} already scored, "
+                          f"{summary.duplicates} duplicates, {summary.errors} inputs failed, {summary.warnings} warnings "
+                          f"-> {out}/")
+        out_console.print(f"{summary.conversations} conversations in {out}/ ({langs or 'none'}), "
+                          f"{summary.uncertain_turns} uncertain turns")
         if summary.scores:
             out_console.print(f"mean quality score {summary.to_dict()['mean_score']}; feedback in {out / 'feedback'}/")
-    if summary.errors:
+    if summary.internal_errors:
+        err_console.print(f"[red]{summary.internal_errors} internal error(s): see {out / 'errors.jsonl'} (E900)[/red]")
+    elif summary.errors:
         err_console.print(f"[yellow]{summary.errors} input(s) failed: see {out / 'errors.jsonl'}[/yellow]")
     raise typer.Exit(summary.exit_status)
 
 
 @app.command(epilog="Example:\n\n  samtaleanalyse validate exports/ --speaker 'Kari=agent'\n\n"
-                    "Exit status: 0 all inputs valid; 1 some failed; 3 nothing could be read.")
+                    "Exit status: 0 all inputs valid; 1 some failed; 2 bad usage; 3 nothing could be read.")
 def validate(
     paths: list[str] = typer.Argument(..., help="Files or folders; '-' reads JSONL from standard input."),
-    speaker_map: Optional[Path] = _SPEAKER_MAP, speaker: Optional[list[str]] = _SPEAKER,
-    first_speaker: Optional[str] = _FIRST, csv_columns: Optional[list[str]] = _CSV,
-    max_turn_chars: int = _MAXLEN, language: Optional[str] = _LANG, channel: Optional[str] = _CHANNEL,
+    speaker_map: opts.SpeakerMapOpt = None, speaker: opts.SpeakerOpt = None, first_speaker: opts.FirstSpeakerOpt = None,
+    others_are_agents: opts.OthersOpt = False, csv_columns: opts.CsvColumnsOpt = None, json_map: opts.JsonMapOpt = None,
+    language: opts.LanguageOpt = None, channel: opts.ChannelOpt = None, follow_symlinks: opts.FollowOpt = False,
+    max_turn_chars: opts.MaxTurnCharsOpt = opts.DEFAULTS["max_turn_chars"],
+    max_turns: opts.MaxTurnsOpt = opts.DEFAULTS["max_turns"], max_file_mb: opts.MaxFileOpt = opts.DEFAULTS["max_file_mb"],
+    max_document_mb: opts.MaxDocumentOpt = opts.DEFAULTS["max_document_mb"],
+    max_line_mb: opts.MaxLineOpt = opts.DEFAULTS["max_line_mb"],
 ) -> None:
     """Check inputs without scoring them and print a readable summary."""
     try:
-        options = _options(speaker_map, speaker, first_speaker, csv_columns, max_turn_chars, language, channel)
+        options = opts.read_options(speaker_map=speaker_map, speaker=speaker, first_speaker=first_speaker,
+                                    others_are_agents=others_are_agents, csv_columns=csv_columns, json_map=json_map,
+                                    language=language, channel=channel, follow_symlinks=follow_symlinks,
+                                    max_turn_chars=max_turn_chars, max_turns=max_turns, max_file_mb=max_file_mb,
+                                    max_document_mb=max_document_mb, max_line_mb=max_line_mb)
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
     per_file: dict[str, Counter[str]] = {}
     errors: list[InputError] = []
@@ -161,12 +157,12 @@ def validate(
     for col in ("file", "conversations", "turns", "warnings", "errors"):
         table.add_column(col, justify="left" if col == "file" else "right")
     for file, c in per_file.items():
-        table.add_row(file, *(str(c[k]) for k in ("conversations", "turns", "warnings", "errors")))
+        table.add_row(escape(file), *(str(c[k]) for k in ("conversations", "turns", "warnings", "errors")))
     out_console.print(table)
     for w in warnings:
-        out_console.print(f"[yellow]warning[/yellow] {w}")
+        out_console.print(f"[yellow]warning[/yellow] {escape(w)}")
     for e in errors:
-        out_console.print(f"[red]error[/red] {e}")
+        out_console.print(f"[red]error[/red] {escape(str(e))}")
     total = sum(c["conversations"] for c in per_file.values())
     out_console.print(f"{total} conversations valid, {len(errors)} inputs failed, {len(warnings)} warnings.")
     raise typer.Exit(EXIT_NOTHING_READ if total == 0 else (EXIT_SOME_FAILED if errors else EXIT_OK))

@@ -10,13 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .batch import EXIT_NOTHING_READ, EXIT_USAGE
+from . import cli_options as opts
+from .cli_options import EXIT_NOTHING_READ, EXIT_USAGE
 from .classify.explain import (DEFAULT_TOP_K, MAX_WORDS, Predictor, TurnExplanation, explain_conversation,
                                known_labels)
 from .classify.loading import load_classifier
 from .conversation import Conversation
 from .errors import ConfigError, InputError, ModelError
-from .ingest import iter_conversations
+from .ingest import ReadOptions, iter_conversations
 from .text.language import identify
 
 # Smaller contributions are noise of the model's rounding and of nearly neutral words.
@@ -42,14 +43,20 @@ def explain(
     top: int = typer.Option(DEFAULT_TOP_K, "--top", "-k", min=1, help="How many words to show per turn."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per explained turn and label."),
     model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
-    speaker: Optional[list[str]] = typer.Option(None, "--speaker", help="Map a speaker label to a role, e.g. --speaker 'Kari=agent' (repeatable)."),
-    speaker_map: Optional[Path] = typer.Option(None, "--speaker-map", help="TOML file with a \\[speakers] table (label = \"agent\" or \"customer\")."),
-    language: Optional[str] = typer.Option(None, "--language", help="Language of the input (nb, nn, da, sv, en) when known; otherwise detected."),
+    speaker_map: opts.SpeakerMapOpt = None, speaker: opts.SpeakerOpt = None, first_speaker: opts.FirstSpeakerOpt = None,
+    others_are_agents: opts.OthersOpt = False, csv_columns: opts.CsvColumnsOpt = None, json_map: opts.JsonMapOpt = None,
+    language: opts.LanguageOpt = None, channel: opts.ChannelOpt = None,
+    max_turn_chars: opts.MaxTurnCharsOpt = opts.DEFAULTS["max_turn_chars"],
+    max_turns: opts.MaxTurnsOpt = opts.DEFAULTS["max_turns"],
 ) -> None:
     """Show which words carry each turn's attitude or behaviour labels (word occlusion)."""
     err = Console(stderr=True)
     try:
-        convs = _select(_read(file, speaker, speaker_map, language, err), conversation, turn, file)
+        options = opts.read_options(speaker_map=speaker_map, speaker=speaker, first_speaker=first_speaker,
+                                    others_are_agents=others_are_agents, csv_columns=csv_columns, json_map=json_map,
+                                    language=language, channel=channel, max_turn_chars=max_turn_chars,
+                                    max_turns=max_turns)
+        convs = _select(_read(file, options, err), conversation, turn, file)
         classifier = load_classifier(model)
         _check_label(classifier, label)
         explanations = [e for c in convs for e in _explain(classifier, identify(c), turn, label, top)]
@@ -67,12 +74,7 @@ def explain(
         out.print("no turn has a predicted label to explain; pick one with --turn and --label.")
 
 
-def _read(file: str, speaker: Sequence[str] | None, speaker_map: Path | None, language: str | None,
-          err: Console) -> list[Conversation]:
-    from .cli import _options  # the same speaker and language handling as `score`
-
-    options = _options(speaker_map=speaker_map, speaker=list(speaker or []), first_speaker=None, csv_columns=None,
-                       max_turn_chars=5000, language=language, channel=None)
+def _read(file: str, options: ReadOptions, err: Console) -> list[Conversation]:
     convs: list[Conversation] = []
     for item in iter_conversations([file], options):
         if isinstance(item, InputError):

@@ -1,19 +1,11 @@
 """Plain-text (Markdown) feedback an agent can read: summary, strengths, then what to work on."""
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
 from .coach import Coaching
 from .feedback import Finding
 from .texts import load_texts
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def feedback_filename(conversation_id: str) -> str:
-    """A file name from any conversation id (ids from exports carry slashes, colons and spaces)."""
-    return (_UNSAFE.sub("_", conversation_id).strip("._") or "conversation") + ".md"
 
 
 def _finding(f: Finding, labels: dict[str, str], severity: Mapping[str, str]) -> list[str]:

@@ -8,6 +8,7 @@ the rest of that file, and is reported as an internal error (E900) naming it.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field, replace
@@ -32,8 +33,8 @@ FORMATS: dict[str, str] = {
 # Formats whose whole text is held at once (bounded by Limits.max_document_bytes).
 _WHOLE = {"text", "subtitles"}
 
-__all__ = ["FORMATS", "STDIN", "FOLDER_SPEAKER_MAP", "ReadResult", "expand_paths", "detect_format", "read_file",
-           "iter_conversations", "read_conversations"]
+__all__ = ["FORMATS", "STDIN", "FOLDER_SPEAKER_MAP", "ReadProgress", "ReadResult", "expand_paths", "detect_format",
+           "input_size", "read_file", "iter_conversations", "read_conversations"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,35 @@ class ReadResult:
     conversations: tuple[Conversation, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     files: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class ReadProgress:
+    """How far reading has come, in bytes, for a progress bar's time left (totals known only for files)."""
+
+    total_bytes: int = 0
+    done_bytes: int = 0
+    current: BinaryIO | None = None
+
+    @property
+    def position(self) -> int:
+        try:
+            here = self.current.tell() if self.current is not None else 0
+        except (OSError, ValueError):
+            here = 0
+        return self.done_bytes + here
+
+
+def input_size(paths: Iterable[str | Path], options: ReadOptions | None = None) -> int:
+    """Bytes of every file the paths name (folders walked as ``iter_conversations`` walks them)."""
+    total = 0
+    for item in expand_paths([str(p) for p in paths], follow_symlinks=(options or ReadOptions()).follow_symlinks):
+        if isinstance(item, str) and item != STDIN:
+            try:
+                total += os.stat(item).st_size
+            except OSError:
+                pass
+    return total
 
 
 def detect_format(path: str, head: bytes) -> str | None:
@@ -79,7 +109,7 @@ class _CappedStdin(io.RawIOBase):
 
 
 def read_file(path: str, options: ReadOptions, *, stdin: BinaryIO | None = None,
-              follow_symlinks: bool | None = None) -> Iterator[Conversation | InputError]:
+              follow_symlinks: bool | None = None, progress: ReadProgress | None = None) -> Iterator[Conversation | InputError]:
     """All conversations of one input, with its failures in their place."""
     limits = options.limits
     follow = options.follow_symlinks if follow_symlinks is None else follow_symlinks
@@ -94,6 +124,8 @@ def read_file(path: str, options: ReadOptions, *, stdin: BinaryIO | None = None,
     except InputError as err:
         yield err
         return
+    if progress is not None and size is not None:
+        progress.current = fh
     with fh:
         try:
             source = TextSource(fh, name, limits.max_line_bytes)
@@ -130,10 +162,15 @@ def read_file(path: str, options: ReadOptions, *, stdin: BinaryIO | None = None,
                     yield from read_subtitles(text, name, options, stem, notes)
         except InputError as err:
             yield err
+        finally:
+            if progress is not None and size is not None:
+                progress.current = None
+                progress.done_bytes += size
 
 
 def iter_conversations(paths: Iterable[str | Path], options: ReadOptions | None = None,
-                       *, stdin: BinaryIO | None = None) -> Iterator[Conversation | InputError]:
+                       *, stdin: BinaryIO | None = None,
+                       progress: ReadProgress | None = None) -> Iterator[Conversation | InputError]:
     """Stream conversations (and ``InputError``s in place of what failed) from files and folders."""
     options = options or ReadOptions()
     folder_maps: dict[Path, ReadOptions | InputError] = {}
@@ -148,7 +185,7 @@ def iter_conversations(paths: Iterable[str | Path], options: ReadOptions | None 
             yield InputError(f"not read: {file_options.message}", file=item, code=file_options.code)
             continue
         # A path the user named on the command line is followed even when it is a link.
-        yield from _guarded(item, read_file(item, file_options, stdin=stdin,
+        yield from _guarded(item, read_file(item, file_options, stdin=stdin, progress=progress,
                                             follow_symlinks=options.follow_symlinks or item in top_level))
 
 
