@@ -14,7 +14,7 @@ import pytest
 
 from samtaleanalyse.errors import ConfigError
 from samtaleanalyse.report.aggregate import Group, Measures, summarise
-from samtaleanalyse.report.dashboard import load_dashboard_texts, render_dashboard, write_dashboard
+from samtaleanalyse.report.dashboard import load_dashboard_texts, local_href, render_dashboard, write_dashboard
 from samtaleanalyse.report.rows import ConversationRow, row_from_record
 from tests.report.synthetic import synthetic_rows
 
@@ -63,7 +63,7 @@ def test_aggregation(case: dict[str, Any]) -> None:
         for key, expected in case.get(kind, {}).items():
             g = _group(getattr(s, kind), key)
             if "team" in expected:
-                assert g.team == expected.pop("team")
+                assert g.team == _expected(expected.pop("team"))
             _check_measures(g.measures, expected, f"{kind} {key}")
     if "granularity" in case:
         assert s.granularity == _expected(case["granularity"])
@@ -151,16 +151,23 @@ def test_every_chart_is_inline_svg(page: str) -> None:
     assert "<script src" not in page
 
 
-def test_a_report_link_outside_the_folder_is_not_followed() -> None:
-    rows = [make_row("a", score=10, severe_issues=("blame_shifting",), issues=("blame_shifting",),
-                     report="https://example.org/a.html"),
-            make_row("b", score=20, severe_issues=("blame_shifting",), issues=("blame_shifting",),
-                     report="javascript:alert(1)"),
-            make_row("c", score=30, severe_issues=("blame_shifting",), issues=("blame_shifting",),
-                     report="feedback/c.html")]
+@pytest.mark.parametrize("link,followed", [
+    ("feedback/c.html", True), ("feedback/a%20b.html", True), ("../day1/feedback/c.html#top", True),
+    ("https://example.org/a.html", False), ("//example.org/a.html", False), ("javascript:alert(1)", False),
+    ("  javascript:alert(1)", False), ("java\tscript:alert(1)", False), ("/etc/passwd", False),
+    ("C:\\reports\\a.html", False), ("\\\\host\\share\\a.html", False), ("", False),
+])
+def test_only_relative_report_links_are_followed(link: str, followed: bool) -> None:
+    assert local_href(link) == (link if followed else None)
+
+
+def test_a_report_link_outside_the_folder_is_shown_as_text() -> None:
+    rows = [make_row(c, score=10 * i, severe_issues=("blame_shifting",), issues=("blame_shifting",), report=link)
+            for i, (c, link) in enumerate((("a", "https://example.org/a.html"), ("b", "javascript:alert(1)"),
+                                            ("c", "feedback/c.html")))]
     html = render_dashboard(rows)
     assert "example.org" not in html and "javascript:" not in html
-    assert 'href="feedback/c.html"' in html
+    assert 'href="feedback/c.html"' in html and "<td>a</td>" in html
 
 
 def test_names_from_exports_are_escaped() -> None:

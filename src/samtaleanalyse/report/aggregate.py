@@ -14,7 +14,8 @@ from .rows import ConversationRow
 
 Granularity = Literal["day", "week", "month"]
 
-LINKS_PER_NUMBER = 12     # conversations listed behind each measure, group or coaching point
+LINKS_PER_NUMBER = 12     # conversations listed behind each measure, team, language, channel or coaching point
+LINKS_PER_AGENT = 6       # ... and behind each agent (there are hundreds: the page would grow with them)
 NEEDS_HUMAN_SHOWN = 50    # conversations listed in "needs a human"
 DAILY_UP_TO_DAYS = 45     # a longer range is shown by week ...
 WEEKLY_UP_TO_DAYS = 400   # ... and a range longer than this by month
@@ -182,7 +183,9 @@ class _GroupAcc:
         self.tally, self.sampler, self.teams = _Tally(), _Sampler(k), Counter()
 
     def freeze(self, key: str | None) -> Group:
-        team = min(self.teams.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))[0] if self.teams else None
+        # The agent without an id is many people: no one team is theirs.
+        team = (min(self.teams.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))[0]
+                if self.teams and key is not None else None)
         return Group(key, self.tally.freeze(), self.sampler.freeze(), team)
 
 
@@ -219,7 +222,7 @@ def _roll_up(days: Mapping[date, _Tally], granularity: Granularity | None) -> tu
     return tuple(Period(start, buckets[start].freeze()) for start in sorted(buckets))
 
 
-def summarise(rows: Iterable[ConversationRow], *, links: int = LINKS_PER_NUMBER,
+def summarise(rows: Iterable[ConversationRow], *, links: int = LINKS_PER_NUMBER, agent_links: int = LINKS_PER_AGENT,
               needs_human: int = NEEDS_HUMAN_SHOWN) -> Summary:
     """Every measure of the dashboard in one pass over ``rows`` (any iterable, read once)."""
     overall = _Tally()
@@ -241,11 +244,11 @@ def summarise(rows: Iterable[ConversationRow], *, links: int = LINKS_PER_NUMBER,
         if day is not None:
             days.setdefault(day, _Tally()).add(row)
             team_days.setdefault((row.team, day), _Tally()).add(row)
-        for accs, key in ((teams, row.team), (agents, row.agent_id), (languages, row.language),
-                          (channels, row.channel)):
+        for accs, key, k in ((teams, row.team, links), (agents, row.agent_id, agent_links),
+                             (languages, row.language, links), (channels, row.channel, links)):
             acc = accs.get(key)
             if acc is None:
-                acc = accs[key] = _GroupAcc(links)
+                acc = accs[key] = _GroupAcc(k)
             acc.tally.add(row)
             acc.sampler.add(need, row)
         agents[row.agent_id].teams[row.team] += 1

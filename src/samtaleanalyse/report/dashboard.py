@@ -22,7 +22,7 @@ from ..coaching.texts import load_texts
 from ..conversation import LANGUAGES
 from ..errors import ConfigError
 from . import charts
-from .aggregate import LINKS_PER_NUMBER, Group, Measures, Sample, Summary, summarise
+from .aggregate import LINKS_PER_AGENT, LINKS_PER_NUMBER, Group, Measures, Sample, Summary, summarise
 from .rows import ConversationRow, row_from_record
 
 __all__ = ["ConversationRow", "DASHBOARD_FILE", "render_dashboard", "row_from_record", "summarise",
@@ -31,8 +31,14 @@ __all__ = ["ConversationRow", "DASHBOARD_FILE", "render_dashboard", "row_from_re
 DASHBOARD_FILE = "report.html"
 TEXTS_DIR = Path(__file__).parent / "texts" / "dashboard"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-# A link to a conversation's report must stay on this machine: a relative path, no scheme, no host.
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//|^\\\\")
+# A link to a conversation's report must stay beside the page: a relative path. Browsers drop blanks and
+# control characters inside a URL ("java\tscript:"), so any of those, a scheme, a host or a root rejects it.
+_NOT_RELATIVE = re.compile(r"[\x00-\x20\x7f\\]|^/|^[^/?#]*:")
+
+
+def local_href(link: str | None) -> str | None:
+    """``link`` when it is a relative path (``feedback/x.html``), else None (shown as text, not followed)."""
+    return link if link and not _NOT_RELATIVE.search(link) else None
 
 
 @dataclass(frozen=True)
@@ -170,8 +176,8 @@ _CARDS = (
 class _Page:
     """Builds the template's context from a Summary: labels, formatted numbers, anchors, charts."""
 
-    def __init__(self, summary: Summary, texts: DashboardTexts, links: int) -> None:
-        self.s, self.t, self.f, self.links = summary, texts, _Format(texts), links
+    def __init__(self, summary: Summary, texts: DashboardTexts, links: int, agent_links: int) -> None:
+        self.s, self.t, self.f, self.links, self.agent_links = summary, texts, _Format(texts), links, agent_links
         self.finding_texts = load_texts(texts.language)
         self.chart_locale = self.f.chart_locale()
         self.behind: list[BehindList] = []
@@ -192,8 +198,7 @@ class _Page:
 
     # lists of conversations
     def _link(self, row: ConversationRow) -> Link:
-        safe = row.report if row.report and not _SCHEME.match(row.report) else None
-        return Link(row.id, safe)
+        return Link(row.id, local_href(row.report))
 
     def add_behind(self, anchor: str, heading: str, sample: Sample, order: str) -> str:
         links = tuple((self._link(r), "" if r.score is None else str(r.score)) for r in sample.rows)
@@ -253,7 +258,9 @@ class _Page:
             label = self.name(g.key, kind)
             anchor = self.add_behind(f"b-{kind}-{i}", self.t(heading_key, name=label), g.sample, "behind_need")
             cells = [Cell(label, label.casefold(), muted=g.key is None)]
-            if with_team:
+            if with_team and g.key is None:
+                cells.append(Cell(self.t("no_value"), "", muted=True))
+            elif with_team:
                 team = self.name(g.team, "team")
                 cells.append(Cell(team, team.casefold(), muted=g.team is None))
             rows.append(tuple(cells + self.group_cells(g, anchor)))
@@ -333,7 +340,7 @@ class _Page:
             self.group_table("channels", t("col_channel"), s.channels, "channel", "channel", filter_=False)]
         ctx["trends"] = self.trends()
         ctx["behind"] = self.behind
-        ctx["behind_help"] = t("behind_help", k=self.links)
+        ctx["behind_help"] = t("behind_help", k=self.links, agent_k=self.agent_links)
         return ctx
 
 
@@ -348,13 +355,15 @@ def _environment() -> Environment:
 
 
 def render_dashboard(rows: Iterable[ConversationRow], *, language: str = "en", title: str | None = None,
-                     generated_at: str | None = None, links: int = LINKS_PER_NUMBER) -> str:
+                     generated_at: str | None = None, links: int = LINKS_PER_NUMBER,
+                     agent_links: int = LINKS_PER_AGENT) -> str:
     """The dashboard page for ``rows`` (read once) in ``language`` (nb, nn, da, sv, en), as one HTML string.
 
-    ``links``: how many conversations each number lists behind it.
+    ``links``: how many conversations each number lists behind it (``agent_links`` for each agent's).
+    ``report`` links must be relative paths (percent-encoded); any other is shown as text, not linked.
     """
     texts = load_dashboard_texts(language)
-    page = _Page(summarise(rows, links=links), texts, links)
+    page = _Page(summarise(rows, links=links, agent_links=agent_links), texts, links, agent_links)
     when = generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return _environment().get_template("dashboard.html.j2").render(page.context(title, when))
 
