@@ -72,13 +72,13 @@ def _epoch_ms(d: date) -> int:
 
 
 def _time_axis(granularity: str, starts: Sequence[date], locale: ChartLocale) -> alt.X:
-    """Dates on a UTC scale; by week or month, the ticks sit on the periods' own starts (Vega's weeks start on Sunday)."""
+    """Dates on a UTC scale, ticks on the periods' own starts (Vega's own would put two on one day of a short
+    range, and start weeks on Sunday); at most four labels, the small charts have room for no more."""
     fmt = locale.month_format if granularity == "month" else locale.day_format
-    step = -(-len(starts) // 4)   # at most four labels: the small charts have room for no more
-    ticks: dict[str, Any] = ({"tickCount": 4} if granularity == "day"
-                             else {"values": [_epoch_ms(d) for d in list(starts)[::step]]})
+    step = -(-len(starts) // 4)
     return alt.X("start:T", title=None, scale=alt.Scale(type="utc"),
-                 axis=alt.Axis(format=fmt, labelAngle=0, labelOverlap="greedy", grid=False, **ticks))
+                 axis=alt.Axis(format=fmt, labelAngle=0, labelOverlap="greedy", grid=False,
+                               values=[_epoch_ms(d) for d in list(starts)[::step]]))
 
 
 def trend_svg(points: Sequence[TrendPoint], *, share: bool, granularity: str, locale: ChartLocale,
@@ -92,7 +92,7 @@ def trend_svg(points: Sequence[TrendPoint], *, share: bool, granularity: str, lo
               scale=alt.Scale(domain=[0, 1]) if share else alt.Scale(zero=False, domainMax=100, nice=True),
               axis=alt.Axis(format=".0%" if share else "d", tickCount=3, grid=True))
     base = alt.Chart(alt.Data(values=data)).encode(x=_time_axis(granularity, [p.start for p in points], locale), y=y)
-    line = base.mark_line(color=INK, strokeWidth=2, interpolate="monotone")
+    line = base.mark_line(color=INK, strokeWidth=2)
     dots = base.mark_point(size=28, strokeWidth=1.5, filled=False, color=INK, opacity=1).encode(
         fill=alt.condition(f"datum.n >= {SMALL_N}", alt.value(INK), alt.value("white")))
     # "fit": every card's chart comes out the same size, whatever the width of its axis labels.
