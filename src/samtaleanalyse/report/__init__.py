@@ -1,0 +1,1 @@
+"""Reports for people: the batch dashboard (dashboard.py) and per-conversation pages."""
