@@ -187,7 +187,7 @@ def test_markdown_explains_score_and_sources_in_words_not_codes(language):
                     {"code": "empathy_shown", "kind": "strength", "points": 2}]},
      ["Utgangspunktet er 100 poeng.", "Trukket fra: Problemet ble ikke oppsummert (\u22125).",
       "Styrkene ga tilbake 2,5 poeng: Du ba om unnskyldning (+2); Du viste forståelse (+2).",
-      "Styrker kan gi tilbake høyst 10 poeng, og aldri mer enn 50 % av det som ble trukket fra."]),
+      "Styrker kan gi tilbake høyst 10 poeng, og aldri mer enn 50\u00a0% av det som ble trukket fra."]),
     # no issues: strengths have nothing to win back
     ({"value": 100, "base": 100, "strength_bonus": 0, "strength_bonus_cap": 10, "strength_recovery": 0.5,
       "breakdown": [{"code": "apology_given", "kind": "strength", "points": 2}]},

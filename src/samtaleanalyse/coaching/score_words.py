@@ -26,6 +26,7 @@ class ScoreWords:
     won: tuple[ScoreLine, ...]
     bonus: float            # what the strengths actually won back, after the cap
     sentences: tuple[str, ...]
+    notes: tuple[str, ...]  # the last of the sentences: the rules behind the numbers (cap, clipping)
 
     @property
     def text(self) -> str:
@@ -57,16 +58,17 @@ def describe_score(breakdown: Mapping[str, Any], texts: Texts,
 
     sentences = [s["base"].format(base=texts.number(base))]
     sentences.append(s["lost"].format(items=listed(lost)) if lost else s["none_lost"])
+    notes = []
     if won and lost:
         sentences.append(s["won"].format(bonus=texts.number(bonus), items=listed(won)))
         if bonus < sum(line.points for line in won):
-            sentences.append(s["limit"].format(cap=texts.number(float(breakdown.get("strength_bonus_cap", 0))),
-                                               share=texts.percent(float(breakdown.get("strength_recovery", 0)))))
+            notes.append(s["limit"].format(cap=texts.number(float(breakdown.get("strength_bonus_cap", 0))),
+                                           share=texts.percent(float(breakdown.get("strength_recovery", 0)))))
     elif won:
-        sentences.append(s["not_needed"].format(items=listed(won)))
+        notes.append(s["not_needed"].format(items=listed(won)))
     unclipped = base + sum(line.points for line in lost) + bonus
     if unclipped < 0:
-        sentences.append(s["clipped_low"])
+        notes.append(s["clipped_low"])
     elif unclipped > 100:
-        sentences.append(s["clipped_high"])
-    return ScoreWords(value, base, lost, won, bonus, tuple(sentences))
+        notes.append(s["clipped_high"])
+    return ScoreWords(value, base, lost, won, bonus, tuple(sentences + notes), tuple(notes))
