@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup
 
 from .._version import __version__
@@ -139,7 +139,7 @@ def render_conversation_html(record: Mapping[str, Any], *, language: str | None 
     page = load_page_texts(lang)
     texts = load_texts(lang)
     same_language = lang == record.get("feedback_language")
-    entries = guidance if guidance is not None else load_guidance()
+    entries = guidance if guidance is not None else _package_guidance()
     turns = [t for t in record.get("turns", ()) if isinstance(t, Mapping)]
     text_of = {int(t.get("index", i)): str(t.get("text", "")) for i, t in enumerate(turns)}
     p = page.page
@@ -303,7 +303,9 @@ def _course(course: Mapping[str, Any] | None, texts: Texts, page: PageTexts) -> 
     p = page.page
     if course.get("start") is None:
         return CourseView("", "", "", "", "", (), (p["no_course"],))
-    n = lambda i: int(i) + 1  # noqa: E731 - people read turn numbers from 1
+    def n(index: Any) -> int:
+        return int(index) + 1  # people read turn numbers from 1
+
     points = tuple(Link(f"turn-{n(pt['turn'])}", p["turn_n"].format(n=n(pt["turn"])), str(pt["attitude"]))
                    for pt in course.get("turns", ()))
     sentences = []
@@ -378,12 +380,17 @@ def _turn_time(t: Mapping[str, Any]) -> str:
 
 
 @lru_cache(maxsize=1)
+def _package_guidance() -> Mapping[str, GuidanceEntry]:
+    return load_guidance()
+
+
+@lru_cache(maxsize=1)
 def _css() -> str:
     return (HERE / "style.css").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
-def _template():  # type: ignore[no-untyped-def]
+def _template() -> Template:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     return env.get_template("conversation.html.j2")
