@@ -110,9 +110,10 @@ def test_long_turns_are_capped_and_say_so():
 
 def test_errors_name_the_problem_and_what_exists():
     clf = KeywordClassifier()
-    with pytest.raises(ConfigError, match=r"no turn 9.*0, 2-3"):
+    # Messages number turns as people read them (index + 1): index 9 is turn 10; indices 0, 2, 3 are 1, 3-4.
+    with pytest.raises(ConfigError, match=r"no turn 10.*1, 3-4"):
         explain_turn(clf, CONV, 9)
-    with pytest.raises(ConfigError, match="system message"):
+    with pytest.raises(ConfigError, match="turn 2 of 'c1' is a system message"):
         explain_turn(clf, CONV, 1)
     with pytest.raises(ConfigError, match="hostile, sceptical, loyal, neutral"):
         explain_turn(clf, CONV, 0, "apology")
@@ -193,15 +194,26 @@ def test_cli_json_lines_parse(cli, chat_file):
 
 
 def test_cli_prints_turn_label_and_word_table(cli, chat_file):
-    result = cli(chat_file, "--turn", "1", "--label", "apology")
+    # People type and read turn numbers from 1: turn 2 is the agent's turn (index 1).
+    result = cli(chat_file, "--turn", "2", "--label", "apology")
     assert result.exit_code == 0, result.output
-    assert "turn 1 (agent): apology p=0.90" in result.stdout and "+0.800" in result.stdout
+    assert "turn 2 (agent): apology p=0.90" in result.stdout and "+0.800" in result.stdout
+
+
+def test_cli_turn_1_is_the_first_turn_and_json_keeps_the_index(cli, chat_file):
+    result = cli(chat_file, "--turn", "1", "--json")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["turn_index"], r["role"], r["label"]) for r in rows] == [(0, "customer", "hostile")]
+    assert "turn 1 (customer): hostile" in cli(chat_file, "--turn", "1").stdout
 
 
 @pytest.mark.parametrize("args, message", [
     (["--turn", "7"], "no turn 7"),
+    (["--turn", "3"], "turns are 1-2"),
+    (["--turn", "0"], "--turn"),
     (["--conversation", "zz"], "its conversations are: c1"),
-    (["--turn", "0", "--label", "apology"], "hostile, sceptical"),
+    (["--turn", "1", "--label", "apology"], "hostile, sceptical"),
 ])
 def test_cli_usage_errors_exit_2_and_say_what_exists(cli, chat_file, args, message):
     result = cli(chat_file, *args)
@@ -212,3 +224,4 @@ def test_cli_usage_errors_exit_2_and_say_what_exists(cli, chat_file, args, messa
 def test_cli_help_has_examples(cli):
     result = cli("--help")
     assert result.exit_code == 0 and "Example" in result.output and "--turn" in result.output
+    assert "Turns are numbered from 1" in " ".join(result.output.split())

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from samtaleanalyse import ConfigError
-from samtaleanalyse.guidance import SEED_FILES, load_guidance
+from samtaleanalyse.guidance import SEED_FILES, load_guidance, seed_title
+from samtaleanalyse.guidance import SEEDS as SEED_DOCUMENTS
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 REQUIRED = """complaint.six_steps complaint.apologise complaint.investigate complaint.offer_solution
@@ -61,3 +62,32 @@ def test_override_citing_unknown_source_is_rejected(tmp_path):
     (tmp_path / "bad.toml").write_text('id = "complaint.apologise"\nsource = "blog.txt"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="not a seed document"):
         load_guidance(tmp_path)
+
+
+def test_every_entry_has_a_respectful_section_title_per_language():
+    for e in load_guidance().values():
+        seed_language = SEED_DOCUMENTS[e.source].language
+        for lang in ("nb", "nn", "da", "sv", "en"):
+            shown = e.section_in(lang)
+            assert shown and shown == e.section_title[lang], (e.id, lang)
+            # The module's heading "HVORDAN HÅNTERE DENNE FIENDEN" calls its subject an enemy: never shown.
+            assert not re.search(r"fiende|fjende|enemy", shown, re.I), (e.id, lang)
+            if lang != seed_language:
+                assert shown != e.section, (e.id, lang)  # translated, not the seed's heading as it stands
+
+
+def test_every_seed_has_a_readable_title_per_language():
+    assert set(SEED_DOCUMENTS) == set(SEED_FILES)
+    for name in SEED_DOCUMENTS:
+        titles = [seed_title(name, lang) for lang in ("nb", "nn", "da", "sv", "en")]
+        assert all(t and name not in t for t in titles) and len(set(titles)) >= 4, name
+    assert seed_title("team-handbook.txt", "nb") == "team-handbook.txt"
+
+
+def test_override_citing_another_section_drops_the_old_section_titles(tmp_path):
+    (tmp_path / "ours.toml").write_text('id = "conflict.stay_calm"\nsection = "Vår egen rutine"\n', encoding="utf-8")
+    entry = load_guidance(tmp_path)["conflict.stay_calm"]
+    assert entry.section_in("en") == "Vår egen rutine"
+    (tmp_path / "ours.toml").write_text('id = "conflict.stay_calm"\n[text]\nnb = "Hold roen, alltid, også når det koker."\n',
+                                        encoding="utf-8")
+    assert load_guidance(tmp_path)["conflict.stay_calm"].section_in("en") == load_guidance()["conflict.stay_calm"].section_in("en")

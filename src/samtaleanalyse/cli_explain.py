@@ -24,10 +24,12 @@ from .text.language import identify
 HIGHLIGHT_MIN = 0.01
 
 EPILOG = ("Examples:\n\n  samtaleanalyse explain examples/chats/chats.jsonl --conversation en-chat-501\n\n"
-          "  samtaleanalyse explain examples/calls/samtale_0412.vtt --turn 2 --label empathy\n\n"
+          "  samtaleanalyse explain examples/calls/samtale_0412.vtt --turn 3 --label empathy\n\n"
           "  samtaleanalyse explain chats.jsonl --conversation c-17 --turn 4 --top 5 --json\n\n"
           f"A word's contribution is p(label) minus p(label) with the word removed; only the first {MAX_WORDS} "
           "words of a turn are tried.\n\n"
+          "Turns are numbered from 1, as in the feedback (turn 1 is the first); --json keeps the 0-based "
+          "`turn_index` of conversations.jsonl.\n\n"
           "Exit status: 0 explained; 2 bad usage (unknown conversation, turn or label); 3 nothing could be read.")
 
 
@@ -38,7 +40,8 @@ def register(app: typer.Typer) -> None:
 def explain(
     file: str = typer.Argument(..., help="A transcript in any format `score` reads; '-' reads JSONL from standard input."),
     conversation: Optional[str] = typer.Option(None, "--conversation", "-c", help="Only the conversation with this id."),
-    turn: Optional[int] = typer.Option(None, "--turn", "-t", help="Only this turn (its index, as in `score` output)."),
+    turn: Optional[int] = typer.Option(None, "--turn", "-t", min=1,
+                                       help="Only this turn, numbered as in the feedback: the first turn is 1."),
     label: Optional[str] = typer.Option(None, "--label", "-l", help="Explain this label (default: the predicted ones)."),
     top: int = typer.Option(DEFAULT_TOP_K, "--top", "-k", min=1, help="How many words to show per turn."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per explained turn and label."),
@@ -59,7 +62,9 @@ def explain(
         convs = _select(_read(file, options, err), conversation, turn, file)
         classifier = load_classifier(model)
         _check_label(classifier, label)
-        explanations = [e for c in convs for e in _explain(classifier, identify(c), turn, label, top)]
+        # People type turn numbers from 1; the library takes the 0-based index.
+        index = None if turn is None else turn - 1
+        explanations = [e for c in convs for e in _explain(classifier, identify(c), index, label, top)]
     except (ConfigError, ModelError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
@@ -115,7 +120,7 @@ def _explain(classifier: Predictor, conv: Conversation, turn: int | None, label:
 
 def _show(out: Console, e: TurnExplanation) -> None:
     note = f" [dim](only the first {MAX_WORDS} words were tried)[/dim]" if e.truncated else ""
-    out.print(f"[bold]{escape(e.conversation_id)}[/bold] turn {e.turn_index} ({e.role}): "
+    out.print(f"[bold]{escape(e.conversation_id)}[/bold] turn {e.turn_index + 1} ({e.role}): "
               f"[bold]{escape(e.label)}[/bold] p={e.probability:.2f}{note}")
     out.print("  " + highlight(e))
     table = Table(show_header=True, header_style="dim", box=None, padding=(0, 2))

@@ -1,6 +1,7 @@
 """Coaching beyond the rule cases: team settings, confidence from predictions, trajectory, score, wording."""
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from samtaleanalyse.classify.predict import TurnPrediction
 from samtaleanalyse.cli import app
 from samtaleanalyse.coaching import RULES, Coach, from_analysis, from_labels, load_config
 from samtaleanalyse.coaching.render import render_markdown
+from samtaleanalyse.coaching.score_words import describe_score
 from samtaleanalyse.coaching.texts import available_languages, load_texts
 from samtaleanalyse.coaching.trajectory import attitude_trajectory
 from samtaleanalyse.conversation import LANGUAGES, Conversation, Turn
@@ -19,6 +21,7 @@ from samtaleanalyse.corpus import load_corpus
 from samtaleanalyse.corpus.findings import stale_findings
 from samtaleanalyse.errors import ConfigError
 from samtaleanalyse.guidance import SEED_FILES, load_guidance
+from samtaleanalyse.labels import BEHAVIOURS
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "annotated" / "conversations"
 
@@ -125,6 +128,7 @@ def test_every_language_has_every_text_with_only_known_placeholders():
         t = load_texts(lang)
         assert set(t.findings) == set(RULES) == set(en.findings), lang
         assert set(t.summary) == set(en.summary) and set(t.labels) == set(en.labels) and set(t.severity) == set(en.severity)
+        assert set(t.behaviours) == set(BEHAVIOURS) and set(t.score) == set(en.score) and set(t.format) == set(en.format)
         for code, ft in t.findings.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(ft.message) if f}
             assert fields <= {"turn", "quote"}, (lang, code)
@@ -151,6 +155,55 @@ def test_feedback_is_written_in_the_requested_language(language):
     md = render_markdown("t", coaching)
     assert texts.labels["issues"] in md and texts.labels["strengths"] in md and f"{coaching.score.value}/100" in md
     assert first_issue.guidance.source in md
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_markdown_explains_score_and_sources_in_words_not_codes(language):
+    coaching = Coach(feedback_language=language)(from_labels("t", "nb", COMPLAINT))
+    texts = load_texts(language)
+    md = render_markdown("t", coaching)
+    score_line = next(line for line in md.splitlines() if line.startswith(texts.score["base"].split("{")[0]))
+    # Every finding that counted is named by its title with its points; no code is shown anywhere.
+    for item in coaching.score.items:
+        title = next(f.title for f in coaching.findings if f.code == item.code)
+        assert f"{title} ({texts.signed(item.points)})" in score_line, (language, item.code)
+    assert not [code for code in RULES if code in md], language
+    if language != "en":
+        assert "for strengths" not in md and "of the issues" not in md
+    # Sources: readable titles of the section and the document, the file name only as a citation.
+    for f in coaching.findings:
+        assert f.guidance.section_title in md and f.guidance.document in md and f.guidance.source in md
+        assert f.guidance.id not in md
+    # The seed calls its subject "this enemy" (conflict.stay_calm backs de_escalated); agents never read that.
+    assert "conflict.stay_calm" in {f.guidance.id for f in coaching.findings}
+    assert not re.search(r"fiende|fjende|enemy", md, re.I)
+
+
+@pytest.mark.parametrize("breakdown, expected", [
+    # issues and strengths, strengths capped at half the issues
+    ({"value": 93, "base": 100, "strength_bonus": 2.5, "strength_bonus_cap": 10, "strength_recovery": 0.5,
+      "breakdown": [{"code": "no_paraphrase", "kind": "issue", "points": -5},
+                    {"code": "apology_given", "kind": "strength", "points": 2},
+                    {"code": "empathy_shown", "kind": "strength", "points": 2}]},
+     ["Utgangspunktet er 100 poeng.", "Trukket fra: Problemet ble ikke oppsummert (\u22125).",
+      "Styrkene ga tilbake 2,5 poeng: Du ba om unnskyldning (+2); Du viste forståelse (+2).",
+      "Styrker kan gi tilbake høyst 10 poeng, og aldri mer enn 50\u00a0% av det som ble trukket fra."]),
+    # no issues: strengths have nothing to win back
+    ({"value": 100, "base": 100, "strength_bonus": 0, "strength_bonus_cap": 10, "strength_recovery": 0.5,
+      "breakdown": [{"code": "apology_given", "kind": "strength", "points": 2}]},
+     ["Utgangspunktet er 100 poeng.", "Ingenting ble trukket fra.",
+      "Styrker kan bare hente inn poeng som er trukket fra, så disse trengtes ikke her: Du ba om unnskyldning (+2)."]),
+    # more taken off than there is
+    ({"value": 0, "base": 30, "strength_bonus": 0, "strength_bonus_cap": 10, "strength_recovery": 0.5,
+      "breakdown": [{"code": "missing_apology", "kind": "issue", "points": -20},
+                    {"code": "blame_shifting", "kind": "issue", "points": -20}]},
+     ["Utgangspunktet er 30 poeng.", "Trukket fra: Ingen unnskyldning (\u221220); Skylden ble lagt på andre (\u221220).",
+      "Scoren kan ikke bli lavere enn 0."]),
+])
+def test_score_breakdown_in_words(breakdown, expected):
+    words = describe_score(breakdown, load_texts("nb"))
+    assert list(words.sentences) == expected
+    assert words.value == breakdown["value"] and words.bonus == breakdown["strength_bonus"]
 
 
 def test_strengths_come_first_then_issues_by_severity():

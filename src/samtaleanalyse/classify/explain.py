@@ -4,6 +4,9 @@ Each word is removed from the turn in turn and the turn is predicted again; a wo
 contribution is p(label | full turn) - p(label | turn without the word). Occlusion needs
 nothing but ``predict``, so it keeps explaining the model when its features or heads change,
 and its numbers are the model's own probabilities, which coaches can read directly.
+
+The functions take 0-based turn indices (the ``index`` of ``conversations.jsonl``); error
+messages, which people read, number turns from 1 as the feedback and the CLI do.
 """
 from __future__ import annotations
 
@@ -136,11 +139,11 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
         if index not in full:
             if skip_unpredicted:
                 continue
-            raise ConfigError(f"the model gives no prediction for turn {index} ({turn.role}) of {conversation.id!r}.")
+            raise ConfigError(f"the model gives no prediction for turn {index + 1} ({turn.role}) of {conversation.id!r}.")
         labels = choose(full[index])
         for label in labels:
             if label not in full[index].scores:
-                raise ConfigError(f"label {label!r} is not one of turn {index}'s labels ({turn.role} turn).",
+                raise ConfigError(f"label {label!r} is not one of turn {index + 1}'s labels ({turn.role} turn).",
                                   hint=f"choose one of: {', '.join(full[index].scores)}.")
         if labels:
             jobs.append((turn, full[index], labels))
@@ -172,18 +175,18 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
 def _check_turn(conversation: Conversation, position: Mapping[int, int], index: int) -> None:
     explainable = [t.index for t in conversation.turns if t.role != "system"]
     if index not in position:
-        raise ConfigError(f"conversation {conversation.id!r} has no turn {index}.",
-                          hint=f"its customer and agent turns are {_ranges(explainable)}.")
+        raise ConfigError(f"conversation {conversation.id!r} has no turn {index + 1}.",
+                          hint=f"its customer and agent turns are {_ranges(explainable)} (the first turn is 1).")
     turn: Turn = conversation.turns[position[index]]
     if turn.role == "system":
-        raise ConfigError(f"turn {index} of {conversation.id!r} is a system message; only customer and agent "
+        raise ConfigError(f"turn {index + 1} of {conversation.id!r} is a system message; only customer and agent "
                           "turns have labels.", hint=f"choose one of {_ranges(explainable)}.")
 
 
 def _ranges(indices: Sequence[int]) -> str:
-    """0-4, 6, 8-9: short enough for an error message about a long call."""
+    """Turn numbers (index + 1) as 1-5, 7, 9-10: short enough for an error message about a long call."""
     parts: list[list[int]] = []
-    for i in sorted(indices):
+    for i in sorted(i + 1 for i in indices):
         if parts and parts[-1][1] == i - 1:
             parts[-1][1] = i
         else:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
-from ..guidance.loader import GuidanceEntry
+from ..guidance.loader import GuidanceEntry, seed_title
 from .config import SEVERITIES, CoachingConfig
 from .rules import Detection
 from .score import QualityScore
@@ -19,13 +19,22 @@ QUOTE_CHARS = 160
 @dataclass(frozen=True)
 class GuidanceRef:
     id: str
-    source: str        # the seed document's file name
-    section: str
+    source: str        # the seed document's file name, for the citation
+    section: str       # the seed's own heading, for the citation; never shown to agents as it is
     title: str
     text: str          # in the feedback language
+    section_title: str = ""   # the section, as a reader of the feedback language sees it
+    document: str = ""        # the seed document's title in the feedback language
 
     def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "source": self.source, "section": self.section, "title": self.title, "text": self.text}
+        return {"id": self.id, "source": self.source, "section": self.section, "title": self.title, "text": self.text,
+                "section_title": self.section_title, "document": self.document}
+
+
+def guidance_ref(entry: GuidanceEntry, language: str) -> GuidanceRef:
+    title, text = entry.in_language(language)
+    return GuidanceRef(entry.id, entry.source, entry.section, title, text, entry.section_in(language),
+                       seed_title(entry.source, language))
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,12 @@ def quote(text: str, limit: int = QUOTE_CHARS) -> str:
     return cut.rstrip(",.;:") + " …"
 
 
+def finding_message(template: str, turn_index: int | None, turn_text: str) -> str:
+    """A finding's "what happened", quoting its first turn; people read turn numbers from 1."""
+    return template.format(turn=(turn_index + 1) if turn_index is not None else "?",
+                           quote=quote(turn_text) if turn_index is not None else "")
+
+
 def importance(f: Finding) -> tuple[int, float, int]:
     return (SEVERITIES.index(f.severity), -f.confidence, f.turns[0] if f.turns else 0)
 
@@ -71,14 +86,12 @@ def make_findings(view: ConversationView, detections: Sequence[Detection], confi
         if entry is None:
             raise ConfigError(f"finding {d.code} points to guidance entry {rule.guidance!r}, which does not exist.",
                               hint="fix `guidance` in the rules file or add the entry to a guidance folder.")
-        title, text = entry.in_language(texts.language)
         words = texts.finding(d.code)
         first = d.turns[0] if d.turns else None
-        message = words.message.format(turn=(first + 1) if first is not None else "?",
-                                       quote=quote(view.text_of(first)) if first is not None else "")
+        message = finding_message(words.message, first, view.text_of(first) if first is not None else "")
         out.append(Finding(code=d.code, kind=rule.kind, severity=rule.severity, confidence=d.confidence,
                            turns=d.turns, title=words.title, message=message, suggestion=words.suggestion,
-                           guidance=GuidanceRef(entry.id, entry.source, entry.section, title, text)))
+                           guidance=guidance_ref(entry, texts.language)))
     strengths = sorted((f for f in out if f.kind == "strength"), key=importance)
     issues = sorted((f for f in out if f.kind == "issue"), key=importance)
     return strengths + issues
@@ -86,15 +99,22 @@ def make_findings(view: ConversationView, detections: Sequence[Detection], confi
 
 def summarise(view: ConversationView, findings: Sequence[Finding], trajectory: AttitudeTrajectory,
               score: QualityScore, texts: Texts) -> str:
-    s = texts.summary
-    if trajectory.start is None:
-        parts = [s["no_customer"]]
-    else:
-        key = "complaint" if view.complaint_turns() else "no_complaint"
-        parts = [s[key].format(start=texts.attitude(trajectory.start), end=texts.attitude(trajectory.end),
-                               course=texts.trajectory.get(trajectory.course, trajectory.course))]
     issues = [f for f in findings if f.kind == "issue"]
     strengths = [f for f in findings if f.kind == "strength"]
-    parts.append(s["counts"].format(n_strengths=len(strengths), n_issues=len(issues), score=score.value))
-    parts.append(s["top_issue"].format(top=issues[0].title) if issues else s["all_good"])
+    return summary_text(texts, start=trajectory.start, end=trajectory.end, course=trajectory.course,
+                        complaint=bool(view.complaint_turns()), n_strengths=len(strengths), n_issues=len(issues),
+                        score=score.value, top_issue=issues[0].title if issues else None)
+
+
+def summary_text(texts: Texts, *, start: str | None, end: str | None, course: str, complaint: bool,
+                 n_strengths: int, n_issues: int, score: int, top_issue: str | None) -> str:
+    """The summary from plain values, so a report can write it again in another language from a record."""
+    s = texts.summary
+    if start is None:
+        parts = [s["no_customer"]]
+    else:
+        parts = [s["complaint" if complaint else "no_complaint"].format(
+            start=texts.attitude(start), end=texts.attitude(end), course=texts.trajectory.get(course, course))]
+    parts.append(s["counts"].format(n_strengths=n_strengths, n_issues=n_issues, score=score))
+    parts.append(s["top_issue"].format(top=top_issue) if top_issue else s["all_good"])
     return " ".join(p.strip() for p in parts if p.strip())

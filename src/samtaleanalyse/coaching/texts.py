@@ -29,6 +29,9 @@ class Texts:
     summary: Mapping[str, str]
     severity: Mapping[str, str]
     findings: Mapping[str, FindingText]
+    behaviours: Mapping[str, str]
+    format: Mapping[str, str]          # decimal sign, percent pattern
+    score: Mapping[str, str]           # the score's breakdown in words
 
     def finding(self, code: str) -> FindingText:
         if code not in self.findings:
@@ -39,13 +42,27 @@ class Texts:
     def attitude(self, label: str | None) -> str:
         return self.attitudes.get(label or "unknown", self.attitudes.get("unknown", "?"))
 
+    def behaviour(self, label: str) -> str:
+        return self.behaviours.get(label, label)
+
+    def number(self, value: float) -> str:
+        """``value`` as this language writes it: 7.5 -> "7,5" in the Nordic languages."""
+        return f"{value:g}".replace(".", self.format["decimal"])
+
+    def signed(self, value: float) -> str:
+        """Points taken off or won back: "−15", "+5" (a real minus sign, which reads better than a hyphen)."""
+        return ("+" if value >= 0 else "\u2212") + self.number(abs(value))
+
+    def percent(self, share: float) -> str:
+        return self.format["percent"].format(value=self.number(round(share * 100)))
+
 
 def _parse(data: Mapping[str, Any], origin: str) -> Texts:
     try:
         findings = {code: FindingText(**values) for code, values in data["findings"].items()}
         return Texts(language=data["language"], attitudes=data["attitudes"], trajectory=data["trajectory"],
                      labels=data["labels"], summary=data["summary"], severity=data["severity"],
-                     findings=findings)
+                     findings=findings, behaviours=data["behaviours"], format=data["format"], score=data["score"])
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"feedback texts {origin} are incomplete or malformed ({exc}).",
                           hint="compare with texts/en.toml: every section and key must be there.") from None

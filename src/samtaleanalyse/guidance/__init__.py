@@ -3,6 +3,6 @@
 The entries are data (``entries/*.toml``); a QA team adds or overrides entries with a folder of
 its own TOML files (same format, same ids to override), without touching the package.
 """
-from .loader import SEED_FILES, GuidanceEntry, load_guidance
+from .loader import SEED_FILES, SEEDS, GuidanceEntry, SeedDocument, load_guidance, seed_title
 
-__all__ = ["SEED_FILES", "GuidanceEntry", "load_guidance"]
+__all__ = ["SEED_FILES", "SEEDS", "GuidanceEntry", "SeedDocument", "load_guidance", "seed_title"]

@@ -1,1 +1,2 @@
-"""Reports for people: the batch dashboard (dashboard.py) and per-conversation pages."""
+"""Reports people open in a browser: the batch dashboard and per-conversation pages, self-contained HTML
+rendered from ``conversations.jsonl`` records."""
