@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._version import __version__
@@ -104,7 +105,7 @@ def score(
         coach = Coach(load_config(*(rules or [])), load_guidance(*(guidance or [])), feedback_language)
         classifier = None if no_model else load_classifier(model)
     except (ConfigError, ModelError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
     show_progress = sys.stderr.isatty() and not quiet
     if show_progress:
@@ -141,7 +142,7 @@ def validate(
     try:
         options = _options(speaker_map, speaker, first_speaker, csv_columns, max_turn_chars, language, channel)
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
     per_file: dict[str, Counter[str]] = {}
     errors: list[InputError] = []
@@ -166,7 +167,7 @@ def validate(
     for w in warnings:
         out_console.print(f"[yellow]warning[/yellow] {w}")
     for e in errors:
-        out_console.print(f"[red]error[/red] {e}")
+        out_console.print(f"[red]error[/red] {escape(str(e))}")
     total = sum(c["conversations"] for c in per_file.values())
     out_console.print(f"{total} conversations valid, {len(errors)} inputs failed, {len(warnings)} warnings.")
     raise typer.Exit(EXIT_NOTHING_READ if total == 0 else (EXIT_SOME_FAILED if errors else EXIT_OK))

@@ -119,10 +119,11 @@ def _read_vocabulary(spec: ModelSpec) -> list[str]:
     if len(vocab) != spec.n_features:
         raise where.fail(f"has {len(vocab)} n-grams; {spec.where.file} field /lexical/n_features says {spec.n_features}.",
                          code=E_MODEL_WEIGHTS)
-    for i, gram in enumerate(vocab):
-        if not spec.n_min <= len(gram) <= spec.n_max:
-            raise where.at(i).fail(f"is {gram!r}, not a character n-gram of {spec.n_min} to {spec.n_max} characters.",
-                                   code=E_MODEL_FIELD)
+    lengths = list(map(len, vocab))
+    if lengths and not spec.n_min <= min(lengths) <= max(lengths) <= spec.n_max:
+        i = next(i for i, n in enumerate(lengths) if not spec.n_min <= n <= spec.n_max)
+        raise where.at(i).fail(f"is {vocab[i]!r}, not a character n-gram of {spec.n_min} to {spec.n_max} characters.",
+                               code=E_MODEL_FIELD)
     if len(set(vocab)) != len(vocab):
         first: dict[str, int] = {}
         for i, gram in enumerate(vocab):

