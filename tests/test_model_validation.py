@@ -141,9 +141,9 @@ def _change_array(path: Path, change: dict[str, Any]) -> None:
     a = arrays.get(name)
     if change.get("drop"):
         arrays.pop(name)
-    elif change.get("nan") or change.get("inf"):
+    elif change.get("nan") or change.get("inf") or "set" in change:
         a = a.copy()
-        a.flat[len(a.flat) // 2] = np.nan if change.get("nan") else np.inf
+        a.flat[len(a.flat) // 2] = np.nan if change.get("nan") else np.inf if change.get("inf") else change["set"]
         arrays[name] = a
     elif change.get("zero"):
         arrays[name] = np.zeros_like(a)

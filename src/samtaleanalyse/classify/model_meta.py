@@ -28,6 +28,8 @@ MULTI_LABEL = {"attitude": False, "behaviours": True}
 # ``uncertain``: attitude, the top probability below which a turn is uncertain; behaviours, the distance
 # to a threshold within which it is.
 UNCERTAIN_RANGE = {"attitude": (0.0, 1.0), "behaviours": (0.0, 0.5)}
+# Training tunes it over 0.5..3; far outside, scores divided by it overflow or say nothing.
+TEMPERATURE_RANGE = (0.01, 100.0)
 MAX_NGRAM = 16
 MAX_FEATURES = 2_000_000
 RETRAIN = "retrain the model (`samtaleanalyse train --config training/configs/default.toml`)"
@@ -160,7 +162,7 @@ def _check_task(task: str, value: Any, where: Where) -> TaskSpec:
     if "role" in spec and spec["role"] != TASK_ROLES[task]:
         raise where.at("role").fail(f"is {shown(spec['role'])}; the {task} head reads {TASK_ROLES[task]} turns.",
                                     code=E_MODEL_FIELD, hint=HINT_FIELD)
-    temperature = need_number(spec.get("temperature", 1.0), where.at("temperature"), 0.0, 1000.0, above=True)
+    temperature = need_number(spec.get("temperature", 1.0), where.at("temperature"), *TEMPERATURE_RANGE)
     if "uncertain" in spec:
         need_number(spec["uncertain"], where.at("uncertain"), *UNCERTAIN_RANGE[task])
     thresholds = np.full(len(expected), 0.5)
