@@ -108,8 +108,9 @@ def test_pickled_weights_are_refused(tmp_path):
     data = dict(np.load(folder / "weights.npz"))
     data["attitude__intercept"] = np.array([object()], dtype=object)
     np.savez(folder / "weights.npz", **data)
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(ModelError, match="pickled") as info:  # refused from the array's header, never unpickled
         load_model(folder)
+    assert info.value.code == "E203" and info.value.field == "attitude__intercept"
 
 
 def test_turn_inputs_know_their_place_and_the_other_partys_history():

