@@ -239,3 +239,20 @@ def test_random_json_never_raises(value: Any) -> None:
     platform = match_platform(value) if isinstance(value, dict) else None
     for p in PLATFORMS if platform is None else (platform,):
         _check(list(p.read(value, Place("r.json"), ReadOptions())))
+
+
+def _canonical_objects() -> list[Any]:
+    root = Path(__file__).resolve().parents[1]
+    found: list[Any] = [json.loads(line) for line in (root / "examples" / "chats" / "chats.jsonl")
+                        .read_text(encoding="utf-8").splitlines() if line.strip()]
+    for path in (root / "examples" / "calls").glob("*.json"):
+        found.append(json.loads(path.read_text(encoding="utf-8")))
+    for path in EXPORTS:  # what the pipeline writes for a platform's conversation is canonical JSON
+        found += [out.to_dict() for _, out in read_export(path)]
+    return found
+
+
+def test_canonical_records_and_speech_to_text_output_are_no_platforms_records() -> None:
+    objects = _canonical_objects()
+    assert len(objects) > 20
+    assert [o.get("id") for o in objects if match_platform(o) is not None] == []

@@ -31,7 +31,12 @@ PLATFORMS: tuple[Platform, ...] = (
 
 
 def match_platform(obj: Mapping[str, Any]) -> Platform | None:
-    """The platform whose record ``obj`` is, or None (then it may be the canonical format)."""
+    """The platform whose record ``obj`` is, or None (then it may be the canonical format).
+
+    A record with a ``turns`` list is the canonical format, whatever else it holds.
+    """
+    if not isinstance(obj, Mapping) or isinstance(obj.get("turns"), list):
+        return None
     return next((p for p in PLATFORMS if p.matches(obj)), None)
 
 

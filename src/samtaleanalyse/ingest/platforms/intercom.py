@@ -26,7 +26,8 @@ _SOURCES = {"conversation": "chat", "chat": "chat", "push": "chat", "facebook": 
 
 
 def _matches(record: Mapping[str, Any]) -> bool:
-    return record.get("type") == "conversation" and ("conversation_parts" in record or "source" in record)
+    return record.get("type") == "conversation" and (
+        "conversation_parts" in record or isinstance(record.get("source"), Mapping))
 
 
 def _body(part: Mapping[str, Any], where: str, place: Place) -> str:
