@@ -80,6 +80,21 @@ def test_every_conversation_of_an_export_is_expected_and_none_fails(path: Path) 
     assert sorted(o.id for _, o in outs) == sorted(c["id"] for c in EXPECTED if c["file"] == path.name)
 
 
+@pytest.mark.parametrize("path", EXPORTS, ids=[p.name for p in EXPORTS])
+def test_objects_from_ijson_read_the_same(path: Path) -> None:
+    # The streaming reader parses with ijson, which gives Decimal for numbers with a fraction.
+    import ijson
+
+    def read(doc: Any) -> list[Any]:
+        return [out.to_dict() if isinstance(out, Conversation) else str(out)
+                for platform, item, pos in records(doc)
+                for out in platform.read(item, Place(path.name, record=pos), ReadOptions())]
+
+    with path.open("rb") as fh:
+        streamed = next(ijson.items(fh, ""))
+    assert read(streamed) == read(json.loads(path.read_text(encoding="utf-8")))
+
+
 def test_each_platform_has_an_export_and_list_keys_lead_to_it() -> None:
     seen = {name for path in EXPORTS for name, _ in read_export(path)}
     assert seen == set(BY_NAME)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -125,6 +126,8 @@ def text_of(value: Any) -> str | None:
         return value
     if isinstance(value, int) and abs(value) < 10**30:
         return str(value)
+    if isinstance(value, Decimal):  # what ijson gives for numbers with a fraction
+        value = float(value)
     if isinstance(value, float) and math.isfinite(value):
         return str(int(value)) if value.is_integer() and abs(value) < 1e30 else str(value)
     return None

@@ -16,6 +16,7 @@ no text.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
 from ...conversation import Conversation
@@ -42,11 +43,11 @@ def _purpose_role(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
     try:
         number = float(value)
-    except OverflowError:
+    except (OverflowError, ValueError):
         return None
     return number if math.isfinite(number) else None
 

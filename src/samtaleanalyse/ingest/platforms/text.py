@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
@@ -103,7 +104,7 @@ def iso_time(value: Any, unit: str = "auto") -> str | None:
             except ValueError:
                 continue
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Decimal)):  # Decimal: what ijson gives for numbers with a fraction
         try:
             number = float(value)
             if not math.isfinite(number):
