@@ -19,8 +19,7 @@ from samtaleanalyse import read_conversations
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted(p for p in (ROOT / "examples").rglob("*") if p.is_file() and p.name != "speakers.toml")
-PLATFORM_SEEDS = sorted((ROOT / "tests" / "data" / "platforms").glob("*.json")) if (
-    ROOT / "tests" / "data" / "platforms").is_dir() else []
+PLATFORM_SEEDS = sorted((ROOT / "tests" / "data" / "platforms").glob("*.json"))
 MEMORY_BOUND = 64 << 20  # bytes of Python allocations for reading one small file
 
 SETTINGS = settings(max_examples=60, deadline=3000, suppress_health_check=[HealthCheck.too_slow],
@@ -74,6 +73,12 @@ def mutated(draw: st.DrawFn, seeds: list[Path]) -> tuple[bytes, str]:
 @SETTINGS
 @given(mutated(SEEDS))
 def test_mutated_examples_never_raise(sample: tuple[bytes, str]) -> None:
+    _read(*sample)
+
+
+@SETTINGS
+@given(mutated(PLATFORM_SEEDS))
+def test_mutated_platform_exports_never_raise(sample: tuple[bytes, str]) -> None:
     _read(*sample)
 
 

@@ -23,6 +23,7 @@ from .textio import Line
 Item = Conversation | InputError
 # Keys of a wrapping object whose list holds the records; platforms add their own.
 ENVELOPE_KEYS = ("conversations",)
+SIDELOADS = ("users", "groups", "organizations")
 
 
 def _reject_constant(name: str) -> Any:
@@ -83,7 +84,11 @@ def read_record(data: Any, place: Place, options: ReadOptions, *, default_id: st
         return
     key = _envelope_key(data) if envelope else None
     if key is not None:
+        # A Zendesk export keeps the users (who is an agent) beside the tickets, not inside them.
+        sideloads = {k: data[k] for k in SIDELOADS if key == "tickets" and isinstance(data.get(k), list)}
         for pos, item in enumerate(data[key]):
+            if sideloads and isinstance(item, dict):
+                item = {**sideloads, **item}
             yield from read_record(item, Place(place.file, place.line, pos if place.line is None else None),
                                    options, envelope=False)
         return
@@ -144,6 +149,11 @@ def read_json_text(text: str, file: str, options: ReadOptions, stem: str,
         yield err
         return
     extra = tuple(dict.fromkeys((notes or {}).values()))
+    mapping = options.json_mapping
+    if isinstance(data, list) and mapping is not None and mapping.matches(data):
+        for out in mapping.read(data, place, options):
+            yield _noted(out, *extra)
+        return
     if isinstance(data, list):
         for pos, item in enumerate(data):
             for out in read_record(item, Place(file, record=pos), options):

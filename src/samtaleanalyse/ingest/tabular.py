@@ -169,15 +169,18 @@ def read_csv(lines: Iterable[Line], file: str, options: ReadOptions, suffix: str
     dialect = _dialect(first, suffix)
     try:
         header = next(csv.reader([first], dialect=dialect))
-        cols = _resolve_columns(header, dict(options.csv_columns), file)
     except csv.Error as exc:
         yield InputError(f"unreadable CSV header: {exc}.", file=file, line=header_line, code=E_SCHEMA)
         return
-    except InputError as err:
-        yield err
-        return
     source.consumed.clear()
     reader = csv.reader(source, dialect=dialect)
+    try:
+        cols = _resolve_columns(header, dict(options.csv_columns), file)
+    except InputError as err:
+        # Not one row per turn; perhaps one row per conversation of a platform (a Salesforce
+        # LiveChatTranscript export with its HTML Body column, say).
+        yield from _records_or(err, header, reader, source, file, options)
+        return
     open_groups: OrderedDict[str, _Group] = OrderedDict()
     closed: set[str] = set()
     row_no = 0
@@ -226,6 +229,44 @@ def read_csv(lines: Iterable[Line], file: str, options: ReadOptions, suffix: str
     yield from _drain(source)
     for group in sorted(open_groups.values(), key=lambda g: g.first_line):
         yield from _finish(group, file, options, source.notes)
+
+
+def _records_or(missing: InputError, header: list[str], reader: Iterator[list[str]], source: _Lines, file: str,
+                options: ReadOptions) -> Iterator[Conversation | InputError]:
+    """Rows read as whole platform records when the first one is one; else the missing-columns error."""
+    from .platforms import Place, match_platform
+
+    platform = None
+    for row in reader:
+        yield from _drain(source)
+        line = source.consumed[0] if source.consumed else None
+        source.consumed.clear()
+        if not any(cell.strip() for cell in row):
+            continue
+        record = _nested(header, row)
+        platform = platform or match_platform(record)
+        if platform is None:
+            yield missing
+            return
+        yield from platform.read(record, Place(file, line=line), options)
+    yield from _drain(source)
+    if platform is None:
+        yield missing
+
+
+def _nested(header: list[str], row: list[str]) -> dict[str, object]:
+    """A row as a record; dotted headers ("Owner.Name") become nested objects, as the platform's API gives them."""
+    record: dict[str, object] = {}
+    for name, value in zip(header, row):
+        keys = name.strip().lstrip("\ufeff").split(".")
+        node = record
+        for key in keys[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        node[keys[-1]] = value
+    return record
 
 
 def _drain(source: _Lines) -> Iterator[InputError]:
