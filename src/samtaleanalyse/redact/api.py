@@ -1,6 +1,7 @@
 """The public functions: find personal data in a text, and replace it by placeholders."""
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from .accounts import find_accounts, find_ibans
@@ -15,6 +16,8 @@ from .placeholder_table import check_language, placeholders
 from .spans import Candidate, PiiSpan, Redacted, apply, settle
 from .spoken import find_spoken_numbers
 
+_DIGIT = re.compile(r"\d")
+
 
 def find_pii(text: str, *, language: str | None = None, names: Iterable[str] = ()) -> list[PiiSpan]:
     """The personal data in ``text``, in text order, without overlaps.
@@ -27,7 +30,7 @@ def find_pii(text: str, *, language: str | None = None, names: Iterable[str] = (
         check_language(language)
     candidates: list[Candidate] = []
     candidates += find_emails(text)
-    has_digits = any(ch.isdigit() for ch in text)
+    has_digits = _DIGIT.search(text) is not None
     context = None
     if has_digits:
         scan = Scan.of(text)
@@ -36,7 +39,7 @@ def find_pii(text: str, *, language: str | None = None, names: Iterable[str] = (
         candidates += find_cards(scan)
         candidates += find_national_ids(scan)
         candidates += find_accounts(scan)
-        candidates += find_phones(scan, language)
+        candidates += find_phones(scan, language, candidates)
     spoken = find_spoken_numbers(text)
     if spoken:
         context = context or Context.of(text)

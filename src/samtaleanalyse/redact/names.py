@@ -153,8 +153,10 @@ def _followed_by_presentation_end(text: str, end: int, cfg: _Config) -> bool:
     return _GREETING_END.match(text, end) is not None or _followed_by(text, end, cfg.after_presentation)
 
 
-def find_name_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the names the text itself introduces."""
+@lru_cache(maxsize=4096)
+def find_name_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of the names the text itself introduces (kept for a while: names_in_conversation and find_pii
+    read the same turns one after the other)."""
     cfg = _config()
     found: list[tuple[int, int]] = []
     for m in cfg.trigger.finditer(text):
@@ -175,16 +177,17 @@ def find_name_spans(text: str) -> list[tuple[int, int]]:
                 continue
             found.append(span)
             break
-    return found
+    return tuple(found)
 
 
-def names_from_label(label: str, role: str = "") -> list[str]:
+@lru_cache(maxsize=4096)
+def names_from_label(label: str, role: str = "") -> tuple[str, ...]:
     """Names inside a speaker label: "Agent Kari" -> Kari, "Kari Nordmann (Kundeservice)" -> Kari Nordmann,
     "Kundeservice - Ola" -> Ola, "Kari" -> Kari. "Kunde 2", "SPEAKER_00", "Telenor Kundeservice" and the
     labels of system turns hold none."""
     cfg = _config()
     if role == "system" or SpeakerMap.is_diarised_label(label):
-        return []
+        return ()
     pieces = [p for p in _LABEL_SPLIT.split(label.replace("_", " ").strip()) if p.strip()]
     bracketed = len(pieces) > 1
     names = []
@@ -200,7 +203,7 @@ def names_from_label(label: str, role: str = "") -> list[str]:
             continue
         if 0 < len(words) <= 3 and all(_is_label_word(w, cfg) for w in words):
             names.append(" ".join(words))
-    return names
+    return tuple(names)
 
 
 def _is_label_word(word: str, cfg: _Config) -> bool:

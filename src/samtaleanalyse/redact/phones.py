@@ -38,16 +38,27 @@ def regions_for(digits: str, international: bool, language: str | None) -> tuple
     return tuple(sorted(shaped, key=lambda r: r not in home))
 
 
-def find_phones(scan: Scan, language: str | None) -> list[Candidate]:
+def find_phones(scan: Scan, language: str | None, claimed: list[Candidate] = ()) -> list[Candidate]:
+    """Phone numbers in the scanned text. ``claimed``: what other detectors found already; a run of digits
+    inside one of them is read as a phone number only when a context word says so."""
     text, context, protected = scan.text, scan.context, scan.protected
     matches: list[tuple[int, int, str, str]] = []  # start, end, raw, region
     for hit in _PREFILTER.finditer(text):
-        # phonenumbers reads a small window around each run of digits, not the whole text, and only for the
-        # regions the run's shape allows: this is the slowest step of redaction.
+        # phonenumbers is the slowest step of redaction: it reads a small window around each run of digits,
+        # not the whole text, only for the regions the run's shape allows, and not at all for runs that
+        # could not become a phone number anyway.
         lo = max(0, hit.start() - 6)
         hi = min(len(text), hit.end() + 2)
         before = text[lo:hit.start()].rstrip(" (")
         international = before.endswith("+") or hit.group(0).startswith("00")
+        if not international:
+            near = context.nearest(hit.start(), hit.end())
+            if near not in (None, NEUTRAL, "phone"):
+                continue
+            if near != "phone" and any(c.start <= hit.start() and hit.end() <= c.end for c in claimed):
+                continue
+            if _inside(protected, hit.start(), hit.end()):
+                continue
         digits = "".join(ch for ch in hit.group(0) if ch.isdigit())
         before_hit = len(matches)
         for region in regions_for(digits, international, language):
@@ -111,6 +122,10 @@ def _judge(text: str, start: int, end: int, raw: str, region: str, context: Cont
         return False if all(len(g) >= 2 for g in groups[1:]) else None
     # One unbroken run: only a trunk prefix (SE, GB: 0701234567) makes it a phone number without context.
     return False if raw.startswith("0") and len(raw) >= 9 and region in ("SE", "GB") else None
+
+
+def _inside(protected: Protected, start: int, end: int) -> bool:
+    return any(s <= start and end <= e for s, e in zip(protected.starts, protected.ends))
 
 
 def _edge_ok(text: str, start: int, end: int) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from .patterns import phrase_pattern
 from .spans import Candidate
 
 MIN_DIGITS = 6
@@ -52,32 +53,25 @@ def _words() -> _Words:
     return _Words(frozenset(units), frozenset(two), frozenset(tens), repeats)
 
 
+@cache
+def _run_pattern() -> re.Pattern[str]:
+    words = _words()
+    token = rf"(?:{phrase_pattern(words.units | words.two_digit | words.repeats.keys())}|\d{{1,4}})(?!\w)"
+    return re.compile(rf"(?<!\w){token}(?:{_GAP.pattern}{token})+", re.IGNORECASE)
+
+
 def find_spoken_numbers(text: str) -> list[Candidate]:
     """Runs of number words; the caller drops those a context word calls an order or case number."""
     words = _words()
     found: list[Candidate] = []
-    run: list[tuple[int, int, str]] = []  # (start, end, kind) kind: "u" unit, "t" two-digit, "d" digits, "r" repeat
-    prev_end = -1
-    for m in _TOKEN.finditer(text):
-        tok = m.group(0)
-        low = tok.casefold()
-        if tok.isdigit():
-            kind = "d" if len(tok) <= 4 else ""
-        elif low in words.units:
-            kind = "u"
-        elif low in words.two_digit:
-            kind = "t"
-        elif low in words.repeats:
-            kind = "r"
-        else:
-            kind = ""
-        if run and (not kind or not _GAP.fullmatch(text[prev_end:m.start()])):
-            _close(text, run, words, found)
-            run = []
-        if kind:
-            run.append((m.start(), m.end(), kind))
-            prev_end = m.end()
-    if run:
+    # One regular expression finds the runs of number words and small digit groups; Python reads only those.
+    for m in _run_pattern().finditer(text):
+        run = []
+        for tok in _TOKEN.finditer(text, m.start(), m.end()):
+            low = tok.group(0).casefold()
+            kind = ("d" if low.isdigit() else "u" if low in words.units else "t" if low in words.two_digit
+                    else "r")
+            run.append((tok.start(), tok.end(), kind))
         _close(text, run, words, found)
     return found
 
