@@ -6,8 +6,23 @@ from stdnum import luhn
 from .numbers import Scan, prefixes
 from .spans import Candidate
 
-# Visa 4, Mastercard 2/5, Amex/Diners/JCB 3, Discover/Maestro/UnionPay 6, Dankort 5019.
-_NETWORK_FIRST_DIGITS = "23456"
+# (first digits, lengths) of the card networks: Visa, Mastercard, Amex, Diners, Discover, JCB, Maestro
+# (with Dankort 5019), UnionPay. A Luhn-valid run of another shape (an IMEI, a 15-digit JCB-looking serial)
+# is no card.
+_NETWORKS: tuple[tuple[tuple[str, ...], tuple[int, ...]], ...] = (
+    (("4",), (13, 16, 19)),
+    (("51", "52", "53", "54", "55", *(str(n) for n in range(2221, 2721))), (16,)),
+    (("34", "37"), (15,)),
+    (("300", "301", "302", "303", "304", "305", "36", "38", "39"), (14, 15, 16, 17, 18, 19)),
+    (("6011", "65", "644", "645", "646", "647", "648", "649"), (16, 17, 18, 19)),
+    (tuple(str(n) for n in range(3528, 3590)), (16, 17, 18, 19)),
+    (("50", "56", "57", "58", "6"), (13, 14, 15, 16, 17, 18, 19)),
+)
+
+
+def _network(d: str) -> bool:
+    return any(len(d) in lengths and d.startswith(prefixes) for prefixes, lengths in _NETWORKS)
+
 _OTHER_KINDS = ("negative", "phone", "bank_account", "national_id")
 
 
@@ -26,7 +41,7 @@ def find_cards(scan: Scan) -> list[Candidate]:
             near = scan.context.nearest(start, end)
             if near in _OTHER_KINDS:
                 continue
-            if d[0] in _NETWORK_FIRST_DIGITS and luhn.is_valid(d):
+            if _network(d) and luhn.is_valid(d):
                 found.append(Candidate(start, end, "payment_card", near == "payment_card"))
                 break
             if near == "payment_card" and fallback is None:

@@ -22,11 +22,16 @@ _SEPARATORS = {
     # What may stand between a trigger and the name.
     "greeting": re.compile(r"[ \t]*,[ \t]*|[ \t]+"),
     "thanks": re.compile(r"[ \t]*,[ \t]*|[ \t]+"),
-    "signoff": re.compile(r"[ \t]*[,:.!-]?[ \t]*\r?\n\s*|[ \t]*[,:][ \t]*|[ \t]+"),
+    "signoff": re.compile(r"[ \t]*[,:.!-]?[ \t]*\r?\n\s*|[ \t]*[,:.][ \t]*|[ \t]+"),
     "signoff_punct": re.compile(r"[ \t]*,?[ \t]*\r?\n\s*|[ \t]*,[ \t]*"),
     "introduction": re.compile(r"[ \t]*:[ \t]*|[ \t]+"),
     "presentation": re.compile(r"[ \t]+"),
+    "self_presentation": re.compile(r"[ \t]+"),
 }
+_FROM = re.compile(r"(?:fra|frå|från|fra|from)[ \t]+", re.IGNORECASE)
+_AND = re.compile(r"[ \t]+(?:og|och|and|&)[ \t]+", re.IGNORECASE)
+# The rest of a short clause, up to a comma before the name: "for svar, " in "Takk for svar, Kari!".
+_VOCATIVE = re.compile(r"[^.!?,\n]{0,40},[ \t]*")
 _LABEL_SPLIT = re.compile(r"\s*(?:[()\[\]|/:]|\s[-–]\s)\s*")
 
 
@@ -42,6 +47,7 @@ class _Config:
     stopwords: frozenset[str]
     organisation: frozenset[str]
     common_word_names: frozenset[str]
+    brands: frozenset[str]
     role_words: frozenset[str]
 
 
@@ -70,6 +76,7 @@ def _config() -> _Config:
         stopwords=frozenset(map(_norm, words["stopwords"])),
         organisation=frozenset(map(_norm, words["organisation"])),
         common_word_names=frozenset(map(_norm, words["common_word_names"])),
+        brands=frozenset(map(_norm, words["brands"])),
         role_words=frozenset(_norm(k) for k in DEFAULT_LABELS),
     )
 
@@ -80,7 +87,7 @@ def _is_name_word(word: str, cfg: _Config) -> bool:
     if len(word) < 2 or not word[0].isupper() or not any(ch.islower() for ch in word):
         return False
     low = word.casefold()
-    if low in cfg.stopwords or low in cfg.organisation or low in cfg.role_words:
+    if low in cfg.stopwords or low in cfg.organisation or low in cfg.role_words or low in cfg.brands:
         return False
     for part in re.split(r"[-'’]", word):
         if not part or not part[0].isupper() and len(part) > 1 and part not in ("s",):
@@ -161,23 +168,55 @@ def find_name_spans(text: str) -> tuple[tuple[int, int], ...]:
     found: list[tuple[int, int]] = []
     for m in cfg.trigger.finditer(text):
         for category in cfg.categories[_norm(m.group(0))]:
-            sep = _SEPARATORS[category].match(text, m.end())
-            if sep is None:
-                continue
-            span = _read_name(text, sep.end(), cfg, allow_lower=category == "introduction")
-            if span is None:
-                continue
-            if category in ("greeting", "thanks") and not _GREETING_END.match(text, span[1]):
-                continue
-            if category in ("signoff", "signoff_punct") and not _followed_by_presentation_end(text, span[1], cfg):
-                continue
-            if category == "presentation" and not (
-                    _followed_by(text, span[1], cfg.self_markers)
-                    or _sentence_start(text, m.start(), cfg) and _followed_by_presentation_end(text, span[1], cfg)):
-                continue
-            found.append(span)
-            break
+            spans = _names_after(text, m, category, cfg)
+            if spans:
+                found.extend(spans)
+                break
     return tuple(found)
+
+
+def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config) -> list[tuple[int, int]]:
+    sep = _SEPARATORS[category].match(text, trigger.end())
+    if sep is None:
+        return []
+    pos = sep.end()
+    if category == "signoff":  # "Hilsen fra Kari", "Hälsningar från Anna"
+        frm = _FROM.match(text, pos)
+        pos = frm.end() if frm else pos
+    first = _read_name(text, pos, cfg, allow_lower=category == "introduction")
+    if first is None:
+        if category in ("greeting", "thanks"):
+            return _vocative(text, sep.end(), cfg)
+        return []
+    spans = [first]
+    if category in ("greeting", "thanks", "signoff"):
+        # "Hei Ola og Kari," "Hi Tom and Sarah!"
+        conj = _AND.match(text, first[1])
+        second = _read_name(text, conj.end(), cfg, allow_lower=False) if conj else None
+        if second is not None:
+            spans.append(second)
+    end = spans[-1][1]
+    if category in ("greeting", "thanks"):
+        ok = _GREETING_END.match(text, end) is not None
+    elif category in ("signoff", "signoff_punct"):
+        ok = _followed_by_presentation_end(text, end, cfg)
+    elif category == "presentation":
+        ok = _followed_by(text, end, cfg.self_markers) or (
+            _sentence_start(text, trigger.start(), cfg) and _followed_by_presentation_end(text, end, cfg))
+    elif category == "self_presentation":  # "I'm Tom from support", not "I am Norwegian"
+        ok = _followed_by(text, end, cfg.self_markers | cfg.after_presentation)
+    else:
+        ok = True
+    return spans if ok else []
+
+
+def _vocative(text: str, pos: int, cfg: _Config) -> list[tuple[int, int]]:
+    """A name addressed at the end of a greeting or thanks: "Takk for svar, Kari!", "Thanks a lot, Tom."."""
+    m = _VOCATIVE.match(text, pos)
+    if m is None:
+        return []
+    span = _read_name(text, m.end(), cfg, allow_lower=False)
+    return [span] if span is not None and _GREETING_END.match(text, span[1]) else []
 
 
 @lru_cache(maxsize=4096)

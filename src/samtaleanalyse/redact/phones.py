@@ -18,6 +18,12 @@ _HOME_REGIONS = {"nb": ("NO",), "nn": ("NO",), "da": ("DK",), "sv": ("SE",), "en
 # a run never reach phonenumbers, which is by far the slowest step.
 _PREFILTER = re.compile(r"\d(?:[\s().-]{0,2}\d){6,}")
 _GROUPS = re.compile(r"\d+")
+# Freephone, premium, shared-cost and company numbers ("Ring 815 00 000", "0771-...", "0800 ...") belong to
+# companies, not to people: they stay.
+_SERVICE_TYPES = frozenset((
+    phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST, phonenumbers.PhoneNumberType.UAN,
+))
 # North-American grouping: (212) 555-0123, 212-555-0123
 _US_FORM = re.compile(r"^(?:\(\d{3}\)\s?|\d{3}[-.\s])\d{3}[-.\s]\d{4}$")
 
@@ -63,7 +69,8 @@ def find_phones(scan: Scan, language: str | None, claimed: list[Candidate] = ())
         before_hit = len(matches)
         for region in regions_for(digits, international, language):
             for m in PhoneNumberMatcher(text[lo:hi], region, leniency=Leniency.VALID):
-                matches.append((lo + m.start, lo + m.end, m.raw_string, region))
+                if phonenumbers.number_type(m.number) not in _SERVICE_TYPES:
+                    matches.append((lo + m.start, lo + m.end, m.raw_string, region))
         if len(matches) == before_hit and len(digits) > 12 and not international:
             matches += _split(text, hit, regions_for(digits, False, language))
     # The longest reading wins: SE reads "08-123 456 78" whole where NO stops at "08-123".
@@ -88,7 +95,7 @@ def _split(text: str, hit: re.Match[str], regions: tuple[str, ...]) -> list[tupl
         for j in range(min(len(groups), i + 6) - 1, i, -1):
             start, end = groups[i][0], groups[j][1]
             raw = text[start:end]
-            region = next((r for r in regions if is_phone_number(raw, r)), None)
+            region = next((r for r in regions if is_personal_number(raw, r)), None)
             if region is not None:
                 found.append((start, end, raw, region))
                 i = j + 1
@@ -132,9 +139,10 @@ def _edge_ok(text: str, start: int, end: int) -> bool:
     return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
-def is_phone_number(digits: str, region: str) -> bool:
-    """Whether ``digits`` parses as a valid number of ``region`` (used for spoken digit runs)."""
+def is_personal_number(raw: str, region: str) -> bool:
+    """Whether ``raw`` parses as a valid number of ``region`` that is not a company's service number."""
     try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(digits, region))
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) not in _SERVICE_TYPES
