@@ -9,7 +9,7 @@ from .spans import Candidate
 _WRITTEN = re.compile(
     r"(?<![\w.+-])[\w.+-]*\w@\w[\w-]*(?:\.[\w-]+)*\.[^\W\d_]{2,24}(?![\w@])",
 )
-_DOT = r"(?:\s+(?:dot|punktum|prikk|punkt)\s+|\s*\.\s*)"
+_DOT = r"(?:\s+(?:dot|punktum|prikk|punkt)\s+|\s*(?:\.|\(dot\)|\[dot\])\s*)"
 _AT = r"(?:\s*(?:@|\(at\)|\[at\])\s*|\s+(?:at|alfakrøll|krøllalfa|snabel-?a|grisehale)\s+)"
 # Spoken forms only end in a common top-level domain: "look at google dot com" stays.
 _TLD = r"(?:com|no|se|dk|net|org|nu|io|eu|fi|is|de|uk|info|biz)"

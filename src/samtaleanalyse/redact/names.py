@@ -31,6 +31,7 @@ _SEPARATORS = {
 _FROM = re.compile(r"(?:fra|frå|från|fra|from)[ \t]+", re.IGNORECASE)
 _AND = re.compile(r"[ \t]+(?:og|och|and|&)[ \t]+", re.IGNORECASE)
 # The rest of a short clause, up to a comma before the name: "for svar, " in "Takk for svar, Kari!".
+_LOWER_WORD = re.compile(r"[ \t]+[^\W\d_A-ZÆØÅÄÖÜ]")
 _VOCATIVE = re.compile(r"[^.!?,\n]{0,40},[ \t]*")
 _LABEL_SPLIT = re.compile(r"\s*(?:[()\[\]|/:]|\s[-–]\s)\s*")
 
@@ -111,8 +112,14 @@ def _read_name(text: str, pos: int, cfg: _Config, allow_lower: bool) -> tuple[in
     if not _is_name_word(m.group(0), cfg):
         word = m.group(0)
         low = word.casefold()
-        if (allow_lower and word.islower() and len(word) >= 2 and low not in cfg.stopwords
-                and low not in cfg.organisation and low not in cfg.particles):
+        if allow_lower and _lower_name_word(word, cfg):
+            # A speech recogniser's "jeg heter kari nordmann og ...": the second word counts when a stopword,
+            # punctuation or the end follows it ("my name is john calling about" keeps "calling").
+            after = _NEXT_WORD.match(text, m.end())
+            if after and _lower_name_word(after.group(1), cfg):
+                then = _NEXT_WORD.match(text, after.end())
+                if _GREETING_END.match(text, after.end()) or (then and then.group(1).casefold() in cfg.stopwords):
+                    return m.start(), after.end()
             return m.span()
         return None
     start, end = m.span()
@@ -138,6 +145,12 @@ def _read_name(text: str, pos: int, cfg: _Config, allow_lower: bool) -> tuple[in
                 return None
             break
     return start, end
+
+
+def _lower_name_word(word: str, cfg: _Config) -> bool:
+    low = word.casefold()
+    return (word.isalpha() and word.islower() and len(word) >= 2 and low not in cfg.stopwords
+            and low not in cfg.organisation and low not in cfg.particles and low not in cfg.brands)
 
 
 def _sentence_start(text: str, pos: int, cfg: _Config) -> bool:
@@ -196,7 +209,11 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
         if second is not None:
             spans.append(second)
     end = spans[-1][1]
-    if category in ("greeting", "thanks"):
+    if category == "greeting":
+        # "Hei Kari," — or, opening a message, "Hei Kari jeg lurer på ..." as chats are typed.
+        ok = _GREETING_END.match(text, end) is not None or (
+            _line_start(text, trigger.start()) and _LOWER_WORD.match(text, end) is not None)
+    elif category == "thanks":
         ok = _GREETING_END.match(text, end) is not None
     elif category in ("signoff", "signoff_punct"):
         ok = _followed_by_presentation_end(text, end, cfg)
@@ -208,6 +225,10 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
     else:
         ok = True
     return spans if ok else []
+
+
+def _line_start(text: str, pos: int) -> bool:
+    return not text[:pos].strip(" \t") or text[:pos].rstrip(" \t").endswith("\n")
 
 
 def _vocative(text: str, pos: int, cfg: _Config) -> list[tuple[int, int]]:
@@ -269,14 +290,17 @@ def find_names(text: str, names: Iterable[str] = ()) -> list[Candidate]:
     known = frozenset(n for n in (*names, *(text[s:e] for s, e in spans)) if n.strip())
     found = [Candidate(s, e, "name", True) for s, e in spans]
     if known:
-        pattern = _mention_pattern(known)
+        pattern = _mention_pattern(known, cased=any(ch.isupper() for ch in text))
         if pattern is not None:
             found.extend(Candidate(m.start(), m.end(), "name") for m in pattern.finditer(text))
     return found
 
 
 @lru_cache(maxsize=4096)
-def _mention_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
+def _mention_pattern(names: frozenset[str], cased: bool) -> re.Pattern[str] | None:
+    """Mentions of ``names``: the full name and each part, in any case, except that a surname alone and a
+    name that is also a word ("Per", "Liv") must be capitalised in a text that uses capitals at all: many
+    Nordic surnames are words ("berg", "strand", "nordmann")."""
     cfg = _config()
     forms: set[str] = set()
     for name in names:
@@ -285,11 +309,11 @@ def _mention_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
             continue
         if len(words) > 1:
             forms.add(r"\s+".join(map(re.escape, words)))
-        for word in words:
+        for i, word in enumerate(words):
             low = word.casefold()
             if len(word) < 2 or low in cfg.stopwords or low in cfg.particles or low in cfg.titles:
                 continue
-            if low in cfg.common_word_names:
+            if low in cfg.common_word_names or (i > 0 and cased):
                 # "Per" the name, not "per" the preposition.
                 forms.add(f"(?-i:{re.escape(word[0].upper() + word[1:].lower())})")
             else:

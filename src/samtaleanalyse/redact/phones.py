@@ -18,7 +18,7 @@ _HOME_REGIONS = {"nb": ("NO",), "nn": ("NO",), "da": ("DK",), "sv": ("SE",), "en
 # a run never reach phonenumbers, which is by far the slowest step.
 _PREFILTER = re.compile(r"\d(?:[\s().-]{0,2}\d){6,}")
 _GROUPS = re.compile(r"\d+")
-# Freephone, premium, shared-cost and company numbers ("Ring 815 00 000", "0771-...", "0800 ...") belong to
+# Freephone, premium, shared-cost and company numbers ("800 12 345", "0771-123 456", "0800 ...") belong to
 # companies, not to people: they stay.
 _SERVICE_TYPES = frozenset((
     phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE,
