@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -197,3 +198,49 @@ def test_excerpt_does_not_show_a_number_cut_at_the_window():
         out = excerpt(text, limit)
         assert len(out) <= limit and out.endswith("…")
         assert not re.search(r"\d", out), out
+
+
+def _benchmark():
+    import importlib.util
+    path = Path(__file__).parent.parent / "benchmarks" / "redaction.py"
+    spec = importlib.util.spec_from_file_location("redaction_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_scores_texts_and_conversations(tmp_path):
+    bench = _benchmark()
+    for name in ("cases.jsonl", "conversations.jsonl"):
+        out = tmp_path / f"{name}.md"
+        assert bench.main([str(DATA / name), "--out", str(out), "--seconds", "0"]) == 0
+        report = out.read_text(encoding="utf-8")
+        assert f"redaction/{name}" in report and "texts per second" in report
+        # Our own cases are all found: the "all" rows hold P = R = F1 = 1.
+        assert report.count("| 1.000 | 1.000 | 1.000 |") >= 2
+
+
+def test_benchmark_counts_misses_other_kinds_and_near_misses(tmp_path):
+    bench = _benchmark()
+    data = tmp_path / "eval.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "a", "language": "nb", "text": "Ordre 48213377, ring 91 23 45 67. Hei Kari, takk.",
+         "pii": [{"kind": "phone", "text": "91 23 45 67"}]},
+        {"id": "b", "language": "sv", "text": "Ring mig på 070-123 45 67",
+         "pii": [{"kind": "national_id", "text": "070-123 45 67"}]},
+        {"id": "c", "language": "da", "turns": [{"speaker": "Agent Mette", "role": "agent", "text": "Hej!"},
+                                                {"speaker": "Kunde", "role": "customer", "text": "Tak, Mette."}],
+         "pii": [{"turn": 1, "kind": "name", "text": "Mette"}]},
+    ]) + "\nnot json\n", encoding="utf-8")
+    units_by_record, problems = bench.load(data)
+    assert problems == ["line 4: not JSON (Expecting value)"]
+    units = [u for units in units_by_record for u in units]
+    predictions = [s for units in units_by_record for s in bench.redact_record(units)]
+    by_kind, by_language, near_misses, misses = bench.score(units, predictions)
+    assert (by_kind["phone"].expected, by_kind["phone"].found_expected, by_kind["phone"].predicted) == (1, 1, 2)
+    assert by_kind["phone"].other_kind == 1 and by_kind["national_id"].recall == 0.0
+    assert by_kind["national_id"].redacted_any == 1
+    assert [s.text for _, s in near_misses] == ["Kari"]
+    assert by_kind["name"].found_expected == 1 and by_language["da"].precision == 1.0
+    assert [(m[0].record, m[3], m[4]) for m in misses] == [("b", "national_id", ["phone"])]

@@ -173,10 +173,8 @@ def _followed_by_presentation_end(text: str, end: int, cfg: _Config) -> bool:
     return _GREETING_END.match(text, end) is not None or _followed_by(text, end, cfg.after_presentation)
 
 
-@lru_cache(maxsize=4096)
 def find_name_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """Spans of the names the text itself introduces (kept for a while: names_in_conversation and find_pii
-    read the same turns one after the other)."""
+    """Spans of the names the text itself introduces."""
     cfg = _config()
     found: list[tuple[int, int]] = []
     for m in cfg.trigger.finditer(text):
