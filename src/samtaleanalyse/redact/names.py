@@ -28,10 +28,11 @@ _SEPARATORS = {
     "presentation": re.compile(r"[ \t]+"),
     "self_presentation": re.compile(r"[ \t]+"),
 }
-_FROM = re.compile(r"(?:fra|frå|från|fra|from)[ \t]+", re.IGNORECASE)
+_FROM = re.compile(r"(?:fra|frå|från|from)[ \t]+", re.IGNORECASE)
 _AND = re.compile(r"[ \t]+(?:og|och|and|&)[ \t]+", re.IGNORECASE)
-# The rest of a short clause, up to a comma before the name: "for svar, " in "Takk for svar, Kari!".
+_AFTER_TITLE = re.compile(r"\.?[ \t]+")
 _LOWER_WORD = re.compile(r"[ \t]+[^\W\d_A-ZÆØÅÄÖÜ]")
+# The rest of a short clause, up to a comma before the name: "for svar, " in "Takk for svar, Kari!".
 _VOCATIVE = re.compile(r"[^.!?,\n]{0,40},[ \t]*")
 _LABEL_SPLIT = re.compile(r"\s*(?:[()\[\]|/:]|\s[-–]\s)\s*")
 
@@ -90,8 +91,8 @@ def _is_name_word(word: str, cfg: _Config) -> bool:
     low = word.casefold()
     if low in cfg.stopwords or low in cfg.organisation or low in cfg.role_words or low in cfg.brands:
         return False
-    for part in re.split(r"[-'’]", word):
-        if not part or not part[0].isupper() and len(part) > 1 and part not in ("s",):
+    for part in re.split(r"[-'’]", word):  # "Anne-Marie", "O'Brien"; a one-letter tail ("Kari's") may be lower
+        if not part or (len(part) > 1 and not part[0].isupper()):
             return False
         inner = part[1:]
         if any(ch.isupper() for ch in inner) and not _INNER_CAPITAL_OK.match(word):
@@ -102,8 +103,8 @@ def _is_name_word(word: str, cfg: _Config) -> bool:
 def _read_name(text: str, pos: int, cfg: _Config, allow_lower: bool) -> tuple[int, int] | None:
     """The span of up to three name words starting at ``pos``, or None."""
     m = _WORD.match(text, pos)
-    if m and m.group(0).casefold().rstrip(".") in cfg.titles:  # "Kjære fru Hansen", "Dear Mr. Smith"
-        after = re.compile(r"\.?[ \t]+").match(text, m.end())
+    if m and m.group(0).casefold() in cfg.titles:  # "Kjære fru Hansen", "Dear Mr. Smith"
+        after = _AFTER_TITLE.match(text, m.end())
         if after:
             pos = after.end()
             m = _WORD.match(text, pos)
@@ -111,7 +112,6 @@ def _read_name(text: str, pos: int, cfg: _Config, allow_lower: bool) -> tuple[in
         return None
     if not _is_name_word(m.group(0), cfg):
         word = m.group(0)
-        low = word.casefold()
         if allow_lower and _lower_name_word(word, cfg):
             # A speech recogniser's "jeg heter kari nordmann og ...": the second word counts when a stopword,
             # punctuation or the end follows it ("my name is john calling about" keeps "calling").
