@@ -47,6 +47,7 @@ class Unit:
     speaker: str
     role: str
     expected: tuple[tuple[int, int, str], ...]  # (start, end, kind)
+    field: str = "text"  # "speaker": the unit is a turn's speaker label, redacted like its text
 
 
 def load(path: Path) -> tuple[list[list[Unit]], list[str]]:
@@ -68,10 +69,15 @@ def load(path: Path) -> tuple[list[list[Unit]], list[str]]:
             turns = rec["turns"]
             units = []
             for i, turn in enumerate(turns):
-                text = turn.get("text", "")
-                items = [p for p in pii if p.get("turn") == i]
-                units.append(Unit(rid, i, turn.get("language") or language, text, turn.get("speaker", ""),
-                                  turn.get("role", ""), _locate(text, items, f"{rid} turn {i}", problems)))
+                text, label = turn.get("text", ""), turn.get("speaker", "")
+                lang = turn.get("language") or language
+                items = [p for p in pii if p.get("turn") == i and p.get("field", "text") == "text"]
+                units.append(Unit(rid, i, lang, text, label, turn.get("role", ""),
+                                  _locate(text, items, f"{rid} turn {i}", problems)))
+                on_label = [p for p in pii if p.get("turn") == i and p.get("field") == "speaker"]
+                if label:
+                    units.append(Unit(rid, i, lang, label, label, turn.get("role", ""),
+                                      _locate(label, on_label, f"{rid} turn {i} speaker", problems), field="speaker"))
             for p in pii:
                 if not isinstance(p.get("turn"), int) or not 0 <= p["turn"] < len(turns):
                     problems.append(f"{rid}: pii {p!r} names no turn of the conversation")
@@ -187,7 +193,7 @@ def redact_record(units: list[Unit]) -> list[list[PiiSpan]]:
     """What the package finds in one record: a conversation's names first, then each turn with them."""
     names: frozenset[str] = frozenset()
     if units[0].turn is not None:
-        names = names_in_conversation([(u.speaker, u.role, u.text) for u in units])
+        names = names_in_conversation([(u.speaker, u.role, u.text) for u in units if u.field == "text"])
     return [find_pii(u.text, language=u.language, names=names) for u in units]
 
 

@@ -66,6 +66,10 @@ def score(
     rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML) overriding the default findings settings; repeatable."),
     guidance: Optional[list[Path]] = typer.Option(None, "--guidance", help="A team's folder of guidance entries (TOML) adding to or overriding the default; repeatable."),
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes, each loading the model once (0: one per core)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="Results store (DuckDB file) kept between runs; each run adds its results."),
+    no_redact: bool = typer.Option(False, "--no-redact", help="Keep personal data in every output (for the data team's own raw store only)."),
+    explain: bool = typer.Option(False, "--explain", help="Highlight the words the model itself weighs on the turns findings point at (word occlusion; several times slower)."),
+    report_language: Optional[str] = typer.Option(None, "--report-language", help="Language of the dashboard (default: the feedback language, else the most common one)."),
     force: bool = typer.Option(False, "--force", help="Rescore everything, replacing what --out holds."),
     id_from_source: bool = typer.Option(False, "--id-from-source", help="Make ids unique by file and line (when exports reuse ids)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
@@ -80,20 +84,20 @@ def score(
                                     language=language, channel=channel, follow_symlinks=follow_symlinks,
                                     max_turn_chars=max_turn_chars, max_turns=max_turns, max_file_mb=max_file_mb,
                                     max_document_mb=max_document_mb, max_line_mb=max_line_mb)
-        if feedback_language is not None and feedback_language not in LANGUAGES:
-            raise ConfigError(f"--feedback-language {feedback_language!r} is not supported.",
-                              hint=f"use one of {', '.join(LANGUAGES)}.")
+        for name, value in (("--feedback-language", feedback_language), ("--report-language", report_language)):
+            if value is not None and value not in LANGUAGES:
+                raise ConfigError(f"{name} {value!r} is not supported.", hint=f"use one of {', '.join(LANGUAGES)}.")
         n_workers = workers or available_cores()
         if paths == ["-"]:
             n_workers = 1  # standard input is read once, in this process; one worker keeps the model once
         spec = ScorerSpec(model=str(model) if model else None, no_model=no_model,
                           rules=tuple(str(r) for r in rules or ()), guidance=tuple(str(g) for g in guidance or ()),
-                          feedback_language=feedback_language)
+                          feedback_language=feedback_language, redact=not no_redact, explain=explain)
         reporter = ProgressReporter(paths, options, enabled=not quiet)
         with reporter:
             summary = score_paths(paths, out, options, spec=spec, workers=n_workers, force=force,
                                   id_from_source_ids=id_from_source, on_progress=reporter.event,
-                                  read_progress=reporter.reading)
+                                  read_progress=reporter.reading, db=db, report_language=report_language)
     except (ConfigError, ModelError) as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
@@ -109,7 +113,10 @@ def score(
         out_console.print(f"{summary.conversations} conversations in {out}/ ({langs or 'none'}), "
                           f"{summary.uncertain_turns} uncertain turns")
         if summary.scores:
-            out_console.print(f"mean quality score {summary.to_dict()['mean_score']}; feedback in {out / 'feedback'}/")
+            out_console.print(f"mean quality score {summary.to_dict()['mean_score']}; dashboard {out / 'report.html'}, "
+                              f"feedback in {out / 'feedback'}/")
+        if summary.stored is not None:
+            out_console.print(f"{summary.stored} new results added to the store {db}")
     if summary.internal_errors:
         err_console.print(f"[red]{summary.internal_errors} internal error(s): see {out / 'errors.jsonl'} (E900)[/red]")
     elif summary.errors:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,6 +28,7 @@ CONVERSATIONS_FILE = "conversations.jsonl"
 ERRORS_FILE = "errors.jsonl"
 SUMMARY_FILE = "summary.json"
 MANIFEST_FILE = "manifest.json"
+DASHBOARD_FILE = "report.html"
 FEEDBACK_DIR = "feedback"
 LOCK_FILE = ".samtaleanalyse.lock"
 
@@ -96,7 +98,9 @@ class OutputFolder:
 
     def reset(self) -> None:
         """Start the folder afresh (``--force``): the ledger, manifest and generated files go."""
-        for name in (CONVERSATIONS_FILE, MANIFEST_FILE, SUMMARY_FILE, ERRORS_FILE):
+        shutil.rmtree(self.path / FEEDBACK_DIR, ignore_errors=True)
+        for name in (CONVERSATIONS_FILE, MANIFEST_FILE, SUMMARY_FILE, ERRORS_FILE, DASHBOARD_FILE,
+                     "conversations.parquet", "turns.parquet", "findings.parquet"):
             try:
                 (self.path / name).unlink()
             except FileNotFoundError:

@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..classify.predict import TurnClassifier
 from ..coaching import Coach
-from ..conversation import Conversation
+from ..conversation import LANGUAGES, Conversation
 from ..errors import E_INTERNAL, ConfigError, InputError
 from ..ingest import ReadOptions, iter_conversations
 from ..ingest.reader import ReadProgress
 from .engine import Chunk, score_in_pool, score_in_process
 from .identity import IdentityLedger, content_hash, id_from_source
-from .outputs import ERRORS_FILE, FEEDBACK_DIR, MANIFEST_FILE, SUMMARY_FILE, OutputFolder
+from ..report.dashboard import render_dashboard
+from ..report.rows import ConversationRow, row_from_record
+from ..store import ParquetTables, ResultsStore, table_batch
+from .outputs import DASHBOARD_FILE, ERRORS_FILE, FEEDBACK_DIR, MANIFEST_FILE, SUMMARY_FILE, OutputFolder
 from .scoring import Scored, Scorer, ScorerSpec
 from .summary import BatchSummary
 
 CHUNK_SIZE = 16
+TABLE_BATCH = 2000  # ledger records per batch of table rows at the end of a run
 Progress = Callable[[str, int], None]
 
 
@@ -34,12 +41,14 @@ def score_paths(
     classifier: TurnClassifier | None = None, coach: Coach | None = None, spec: ScorerSpec | None = None,
     workers: int = 1, force: bool = False, id_from_source_ids: bool = False,
     on_progress: Progress | None = None, chunk_size: int = CHUNK_SIZE, read_progress: ReadProgress | None = None,
+    db: str | Path | None = None, report_language: str | None = None,
 ) -> BatchSummary:
     """Read, score and write ``conversations.jsonl``, ``errors.jsonl``, ``summary.json`` and the feedback.
 
     Give either live ``classifier``/``coach`` objects (scored in this process) or a ``spec`` that worker
     processes build their own from (``workers`` > 1). Every input that can be read is written even when others
-    fail; each failure is one line of ``errors.jsonl``.
+    fail; each failure is one line of ``errors.jsonl``. At the end the whole folder's results are written as
+    Parquet tables and the dashboard ``report.html``, and added to the results store ``db`` when given.
     """
     scorer = Scorer.from_spec(spec) if spec is not None else Scorer(classifier, coach)
     if workers > 1 and spec is None:
@@ -47,7 +56,9 @@ def score_paths(
     summary = BatchSummary(settings=scorer.settings)
     progress = on_progress or (lambda event, n: None)
     started = time.monotonic()
-    with OutputFolder(out_dir) as out:
+    started_at = datetime.now(timezone.utc)
+    store = ResultsStore(db) if db is not None else None  # opened first: a store in use stops the run before work
+    with OutputFolder(out_dir) as out, (store or nullcontext()):
         identity = _prepare(out, scorer.settings, force)
         errors_tmp = out.temp_path(ERRORS_FILE)
         try:
@@ -90,7 +101,7 @@ def score_paths(
                 out.commit(errors_tmp, ERRORS_FILE)
             summary.duplicates, summary.already_scored = identity.duplicates, identity.already_scored
             summary.wall_seconds = time.monotonic() - started
-            _finalise(out, summary)
+            _finalise(out, summary, store, started_at, report_language or scorer.settings.get("feedback_language"))
     return summary
 
 
@@ -143,12 +154,47 @@ def _write_feedback(out: OutputFolder, item: Scored) -> None:
     # Reports are in place before the ledger line that names them, so a listed report always exists.
     if item.markdown is not None:
         out.write_file(f"{FEEDBACK_DIR}/{item.stem}.md", item.markdown)
+    if item.html is not None:
+        out.write_file(f"{FEEDBACK_DIR}/{item.stem}.html", item.html)
 
 
-def _finalise(out: OutputFolder, summary: BatchSummary) -> None:
-    """Count the whole ledger and write ``summary.json``; runs even when the batch was interrupted."""
+def _finalise(out: OutputFolder, summary: BatchSummary, store: ResultsStore | None, started_at: datetime,
+              language: str | None) -> None:
+    """One pass over the whole ledger: counts, Parquet tables, the store's new rows, the dashboard; then the
+    summary. Runs even when the batch was interrupted, and ``summary.json`` is written whatever happens."""
     try:
-        for record in out.ledger_lines():
-            summary.add_record(record)
+        rows: list[ConversationRow] = []
+        settings = summary.settings
+        store_run = store.begin_run(settings, out_dir=str(out.path), started_at=started_at) if store else nullcontext()
+        with ParquetTables(out.path) as tables_out, store_run as adding:
+            for chunk in _batched(out.ledger_lines(), TABLE_BATCH):
+                for record in chunk:
+                    summary.add_record(record)
+                    rows.append(row_from_record(record, report=(record.get("feedback") or {}).get("html")))
+                tables = table_batch(chunk, settings)
+                tables_out.write(tables)
+                if adding is not None:
+                    adding.add(chunk, tables)
+            if adding is not None:
+                adding.scored, adding.errors = summary.scored, summary.errors
+                summary.stored = adding.added
+        language = language or _most_common(r.language for r in rows) or "en"
+        out.write_file(DASHBOARD_FILE, render_dashboard(rows, language=language))
     finally:
         out.write_file(SUMMARY_FILE, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def _batched(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _most_common(values: Iterable[str | None]) -> str | None:
+    counts = Counter(v for v in values if v in LANGUAGES)
+    return counts.most_common(1)[0][0] if counts else None

@@ -12,19 +12,23 @@ import hashlib
 import json
 import traceback
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 from .._version import __version__
 from ..analysis import AnalysedConversation
+from ..classify.evidence import EvidenceFinder, occlusion_evidence
 from ..classify.predict import TurnClassifier, TurnPrediction
 from ..coaching import Coach, from_analysis, load_config
 from ..coaching.render import render_markdown
 from ..conversation import Conversation
 from ..errors import E_INTERNAL, InputError
 from ..guidance import load_guidance
+from ..report.conversation import render_conversation_html
 from ..text.language import identify
 from .outputs import FEEDBACK_DIR, report_stem
+from .redaction import record_names, redact_document, redact_record
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class ScorerSpec:
     rules: tuple[str, ...] = ()
     guidance: tuple[str, ...] = ()
     feedback_language: str | None = None
+    redact: bool = True               # personal data out of everything written (--no-redact: raw)
+    explain: bool = False             # the model's own word attributions on finding turns (slow)
     num_threads: int | None = None
 
 
@@ -46,6 +52,7 @@ class Scored:
     conversation_id: str
     line: str                         # its JSON line for conversations.jsonl
     markdown: str | None = None       # feedback/<stem>.md
+    html: str | None = None           # feedback/<stem>.html
     stem: str = ""
 
 
@@ -53,7 +60,10 @@ class Scored:
 class Scorer:
     classifier: TurnClassifier | None
     coach: Coach | None
+    redact: bool = True
+    explain: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    evidence: EvidenceFinder = field(default_factory=EvidenceFinder)
 
     @classmethod
     def from_spec(cls, spec: ScorerSpec) -> "Scorer":
@@ -61,11 +71,11 @@ class Scorer:
 
         classifier = None if spec.no_model else load_classifier(spec.model, num_threads=spec.num_threads)
         coach = Coach(load_config(*spec.rules), load_guidance(*spec.guidance), spec.feedback_language)
-        return cls(classifier, coach)
+        return cls(classifier, coach, redact=spec.redact, explain=spec.explain)
 
     def __post_init__(self) -> None:
         if not self.settings:
-            self.settings = describe(self.classifier, self.coach)
+            self.settings = {**describe(self.classifier, self.coach), "redact": self.redact, "explain": self.explain}
 
     def score(self, chunk: Sequence[tuple[Conversation, str]]) -> list[Scored | InputError]:
         """Score ``(conversation, content_hash)`` pairs, in order; failures as E900 errors in their place."""
@@ -99,13 +109,33 @@ class Scorer:
         record = analysed.to_dict()
         stem = report_stem(conv.id)
         record["content_hash"] = digest
-        markdown = None
+        record["scored_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._add_evidence(record, analysed)
+        names = record_names(record) if self.redact else frozenset()
+        markdown = html = None
         if analysed.coaching is not None:
-            record["feedback"] = {"markdown": f"{FEEDBACK_DIR}/{stem}.md"}
+            record["feedback"] = {"html": f"{FEEDBACK_DIR}/{stem}.html", "markdown": f"{FEEDBACK_DIR}/{stem}.md"}
             markdown = render_markdown(conv.id, analysed.coaching)
+            if self.redact:
+                markdown = redact_document(markdown, record, names)
+        if self.redact:
+            redact_record(record, names)
+        if analysed.coaching is not None:
+            html = render_conversation_html(record, guidance=self.coach.guidance if self.coach else None)
         # NaN or an infinity from a broken model must never reach the outputs as invalid JSON.
         line = json.dumps(record, ensure_ascii=False, allow_nan=False)
-        return Scored(conv.id, line, markdown, stem)
+        return Scored(conv.id, line, markdown, html, stem)
+
+    def _add_evidence(self, record: dict[str, Any], analysed: AnalysedConversation) -> None:
+        """Highlights for the report: cue words on every labelled turn, the model's attribution on the turns
+        findings point at when ``explain`` is on."""
+        spans = self.evidence.for_conversation(analysed.conversation, analysed.predictions)
+        if self.explain and self.classifier is not None and analysed.coaching is not None:
+            turns = sorted({i for f in analysed.coaching.findings for i in f.turns})
+            spans.update(occlusion_evidence(self.classifier, analysed.conversation, turns))
+        for turn in record.get("turns", []):
+            if turn["index"] in spans:
+                turn["evidence"] = spans[turn["index"]]
 
     @staticmethod
     def _guard(conv: Conversation, fn, *args):  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ class BatchSummary:
     channels: Counter[str] = field(default_factory=Counter)
     settings: Mapping[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    stored: int | None = None      # results added to the store (None: no store)
 
     @property
     def exit_status(self) -> int:
@@ -69,5 +70,5 @@ class BatchSummary:
             "findings": dict(sorted(self.findings.items())),
             "languages": dict(sorted(self.languages.items())), "channels": dict(sorted(self.channels.items())),
             "error_codes": dict(sorted(self.error_codes.items())), "settings": dict(self.settings),
-            "interrupted": self.interrupted, "exit_status": self.exit_status,
+            "stored": self.stored, "interrupted": self.interrupted, "exit_status": self.exit_status,
         }

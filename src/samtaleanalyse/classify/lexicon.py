@@ -15,7 +15,7 @@ metadata, so a model never meets cues other than those it learned on.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -356,9 +356,8 @@ class LexiconMatcher:
                 else:
                     self._exact.setdefault(toks[0], []).append((tuple(toks[1:]), prefix, ci))
 
-    def counts(self, text: str) -> np.ndarray:
-        out = np.zeros(len(self.categories), dtype=np.float32)
-        toks = tokens(text)
+    def _matches(self, toks: Sequence[str]) -> Iterator[tuple[int, int, int]]:
+        """(first token, token after the last, category index) of every term found in ``toks``."""
         n = len(toks)
         for i, tok in enumerate(toks):
             for rest, prefix, ci in self._exact.get(tok, ()):
@@ -367,16 +366,27 @@ class LexiconMatcher:
                     continue
                 if k == 0:
                     if not prefix:
-                        out[ci] += 1
+                        yield i, i + 1, ci
                     continue
                 if all(toks[i + 1 + j] == rest[j] for j in range(k - 1)) and (
                         toks[i + k].startswith(rest[-1]) if prefix else toks[i + k] == rest[-1]):
-                    out[ci] += 1
+                    yield i, i + k + 1, ci
             if self._prefix:
                 for L in range(1, min(len(tok), self._max_prefix) + 1):
                     for ci in self._prefix.get(tok[:L], ()):
-                        out[ci] += 1
+                        yield i, i + 1, ci
+
+    def counts(self, text: str) -> np.ndarray:
+        out = np.zeros(len(self.categories), dtype=np.float32)
+        for _, _, ci in self._matches(tokens(text)):
+            out[ci] += 1
         return out
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, category) of every term found, as character offsets into ``text`` itself."""
+        found = [(m.group().casefold(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        toks = [t for t, _, _ in found]
+        return [(found[i][1], found[j - 1][2], self.categories[ci]) for i, j, ci in self._matches(toks)]
 
     def counts_many(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -312,7 +312,8 @@ def _add_row(group: _Group, row: list[str], cols: dict[str, int], line: int, whe
         if name in cols and row[cols[name]].strip():
             group.meta.setdefault(name, row[cols[name]].strip())
     if "started_at" not in group.meta and when:
-        group.meta["started_at"] = when
+        # The conversation starts at its first row; as ISO time when the export's form is known.
+        group.meta["started_at"] = parsed.isoformat() if parsed is not None else when
 
 
 def _finish(group: _Group, file: str, options: ReadOptions, notes: dict[int, str]) -> Iterator[Conversation | InputError]:
