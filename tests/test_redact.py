@@ -231,7 +231,8 @@ def test_benchmark_counts_misses_other_kinds_and_near_misses(tmp_path):
          "pii": [{"kind": "national_id", "text": "070-123 45 67"}]},
         {"id": "c", "language": "da", "turns": [{"speaker": "Agent Mette", "role": "agent", "text": "Hej!"},
                                                 {"speaker": "Kunde", "role": "customer", "text": "Tak, Mette."}],
-         "pii": [{"turn": 1, "kind": "name", "text": "Mette"}]},
+         "pii": [{"turn": 1, "kind": "name", "text": "Mette"},
+                 {"turn": 0, "field": "speaker", "kind": "name", "text": "Mette"}]},
     ]) + "\nnot json\n", encoding="utf-8")
     units_by_record, problems = bench.load(data)
     assert problems == ["line 4: not JSON (Expecting value)"]
@@ -242,5 +243,5 @@ def test_benchmark_counts_misses_other_kinds_and_near_misses(tmp_path):
     assert by_kind["phone"].other_kind == 1 and by_kind["national_id"].recall == 0.0
     assert by_kind["national_id"].redacted_any == 1
     assert [s.text for _, s in near_misses] == ["Kari"]
-    assert by_kind["name"].found_expected == 1 and by_language["da"].precision == 1.0
+    assert by_kind["name"].found_expected == 2 and by_language["da"].precision == 1.0  # in the text and the label
     assert [(m[0].record, m[3], m[4]) for m in misses] == [("b", "national_id", ["phone"])]

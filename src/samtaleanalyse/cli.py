@@ -175,6 +175,43 @@ def validate(
     raise typer.Exit(EXIT_NOTHING_READ if total == 0 else (EXIT_SOME_FAILED if errors else EXIT_OK))
 
 
+@app.command(epilog="Examples:\n\n  samtaleanalyse report --db results.duckdb --out reports/week-48 --since 2026-11-23 --until 2026-11-29\n\n"
+                    "  samtaleanalyse report --db results.duckdb --out reports/team-east --team 'Møbler Øst'\n\n"
+                    "Exit status: 0 written; 2 bad usage (no such store, a bad date); 3 nothing in the store matched.")
+def report(
+    db: Path = typer.Option(..., "--db", help="The results store `score --db` writes."),
+    out: Path = typer.Option(Path("report"), "--out", "-o", help="Folder for report.html and feedback/."),
+    since: Optional[str] = typer.Option(None, "--since", help="First day (YYYY-MM-DD) of conversations to include."),
+    until: Optional[str] = typer.Option(None, "--until", help="Last day (YYYY-MM-DD) of conversations to include."),
+    team: Optional[str] = typer.Option(None, "--team", help="Only this team."),
+    agent: Optional[str] = typer.Option(None, "--agent", help="Only this agent (agent id)."),
+    language: Optional[str] = typer.Option(None, "--language", help="Language of the dashboard and pages (default: each conversation's)."),
+    no_pages: bool = typer.Option(False, "--no-pages", help="Only the dashboard, no page per conversation."),
+) -> None:
+    """Rebuild the dashboard and the conversations' pages from the results store alone."""
+    from datetime import date
+
+    from .report.rebuild import rebuild_reports
+    from .store import Filters
+
+    try:
+        if language is not None and language not in LANGUAGES:
+            raise ConfigError(f"--language {language!r} is not supported.", hint=f"use one of {', '.join(LANGUAGES)}.")
+        days = {}
+        for name, value in (("--since", since), ("--until", until)):
+            try:
+                days[name] = date.fromisoformat(value) if value else None
+            except ValueError:
+                raise ConfigError(f"{name} {value!r} is not a date.", hint="write it as YYYY-MM-DD.") from None
+        result = rebuild_reports(db, out, Filters(days["--since"], days["--until"], team, agent),
+                                 language=language, pages=not no_pages)
+    except (ConfigError, ModelError) as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE)
+    out_console.print(f"{result.conversations} conversations -> {result.dashboard}")
+    raise typer.Exit(EXIT_OK if result.conversations else EXIT_NOTHING_READ)
+
+
 def _load_plugins() -> None:
     """Add commands registered under the ``samtaleanalyse.commands`` entry point (train, evaluate)."""
     from importlib.metadata import entry_points

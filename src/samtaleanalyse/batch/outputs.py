@@ -49,7 +49,8 @@ def report_stem(conversation_id: str) -> str:
             and not conversation_id.endswith("."):
         return conversation_id
     ascii_id = unicodedata.normalize("NFKD", conversation_id).encode("ascii", "ignore").decode("ascii")
-    slug = _UNSAFE.sub("_", ascii_id).strip("._-")[:60] or "conversation"
+    # No dots in a slug: Windows reserves "CON.anything" as it reserves "CON".
+    slug = _UNSAFE.sub("_", ascii_id.replace(".", "_")).strip("._-")[:60] or "conversation"
     digest = hashlib.sha256(conversation_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"{slug}~{digest}"
 

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from .tables import SCHEMA_VERSION, SCHEMAS, TABLES
 
 _DUCK_TYPES = {"string": "VARCHAR", "bool": "BOOLEAN", "int32": "INTEGER", "float": "FLOAT", "double": "DOUBLE",
-               "date32[day]": "DATE", "timestamp[s, tz=UTC]": "TIMESTAMPTZ", "list<item: string>": "VARCHAR[]",
+               "date32[day]": "DATE", "timestamp[ms, tz=UTC]": "TIMESTAMPTZ", "list<item: string>": "VARCHAR[]",
                "list<item: int32>": "INTEGER[]"}
 
 
@@ -43,16 +43,31 @@ class Filters:
 
 
 class ResultsStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         import duckdb
 
         self.path = Path(path)
+        if read_only and not self.path.is_file():
+            raise ConfigError(f"there is no results store at {self.path}.",
+                              hint="score with --db FILE first; each run adds its results to it.")
         try:
-            self.db = duckdb.connect(str(self.path))
+            self.db = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
-            raise ConfigError(f"cannot open the results store {self.path}: {exc}.",
-                              hint="another run may hold it; wait, or name another --db.") from None
-        self._ensure_schema()
+            raise ConfigError(f"cannot open the results store {self.path}: {str(exc)[:200]}.",
+                              hint="another run may be writing to it; wait, or name another --db.") from None
+        if read_only:
+            self._check_schema()
+        else:
+            self._ensure_schema()
+
+    def _check_schema(self) -> None:
+        try:
+            version = self.db.execute("SELECT version FROM schema_info").fetchone()
+        except Exception:  # noqa: BLE001 - any DuckDB file without our tables
+            version = None
+        if not version or version[0] != SCHEMA_VERSION:
+            raise ConfigError(f"{self.path} is not a samtaleanalyse results store of schema version {SCHEMA_VERSION}.",
+                              hint="name the file `score --db` writes.")
 
     def close(self) -> None:
         self.db.close()

@@ -24,7 +24,7 @@ _COMMON = [
     pa.field("model", pa.string()),
     pa.field("rules_hash", pa.string()),
     pa.field("redacted", pa.bool_()),
-    pa.field("scored_at", pa.timestamp("s", tz="UTC")),
+    pa.field("scored_at", pa.timestamp("ms", tz="UTC")),
 ]
 
 CONVERSATIONS = pa.schema(_COMMON + [
