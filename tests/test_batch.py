@@ -219,3 +219,13 @@ def test_content_hash_ignores_where_a_conversation_was_read() -> None:
     b = a.with_updates(source="b.csv:7", warnings=("empty turn skipped",))
     assert content_hash(a) == content_hash(b)
     assert content_hash(a) != content_hash(a.with_updates(turns=(Turn(0, "customer", "Hei"),)))
+
+
+def test_errors_travel_between_processes() -> None:
+    import pickle
+
+    from samtaleanalyse.errors import InputError
+
+    err = InputError("bad", file="f.jsonl", line=3, record="r", code="E304", hint="fix it")
+    back = pickle.loads(pickle.dumps(err))
+    assert back.to_record() == err.to_record() and str(back) == str(err)

@@ -129,3 +129,19 @@ def test_workers_give_the_same_results_as_one_process(batch: tuple[Path, Path], 
 
     one = lines(out)
     assert {k: one[k] for k in lines(pooled)} == lines(pooled)
+
+
+def test_dask_on_a_local_cluster_gives_the_same_results(batch: tuple[Path, Path], tmp_path: Path) -> None:
+    out, _ = batch
+    dasked = tmp_path / "dask"
+    summary = score_paths([ROOT / "examples"], dasked, spec=ScorerSpec(), engine="dask", workers=2, chunk_size=2)
+    assert summary.scored == 9 and summary.internal_errors == 0
+
+    def lines(folder: Path) -> dict[str, dict]:
+        records = [json.loads(line) for line in (folder / "conversations.jsonl").read_text().splitlines()]
+        return {r["id"]: {k: v for k, v in r.items() if k != "scored_at"} for r in records}
+
+    local = lines(out)
+    assert {k: local[k] for k in lines(dasked)} == lines(dasked)
+    # Resuming holds on Dask too: a rerun has nothing left to score.
+    assert score_paths([ROOT / "examples"], dasked, spec=ScorerSpec(), engine="dask", workers=2).scored == 0

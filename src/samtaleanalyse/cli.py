@@ -66,6 +66,8 @@ def score(
     rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML) overriding the default findings settings; repeatable."),
     guidance: Optional[list[Path]] = typer.Option(None, "--guidance", help="A team's folder of guidance entries (TOML) adding to or overriding the default; repeatable."),
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes, each loading the model once (0: one per core)."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine's cores) or dask (a Dask cluster)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="With --engine dask: the scheduler's address (tcp://host:8786); default a local cluster of --workers processes."),
     db: Optional[Path] = typer.Option(None, "--db", help="Results store (DuckDB file) kept between runs; each run adds its results."),
     no_redact: bool = typer.Option(False, "--no-redact", help="Keep personal data in every output (for the data team's own raw store only)."),
     explain: bool = typer.Option(False, "--explain", help="Highlight the words the model itself weighs on the turns findings point at (word occlusion; several times slower)."),
@@ -97,7 +99,8 @@ def score(
         with reporter:
             summary = score_paths(paths, out, options, spec=spec, workers=n_workers, force=force,
                                   id_from_source_ids=id_from_source, on_progress=reporter.event,
-                                  read_progress=reporter.reading, db=db, report_language=report_language)
+                                  read_progress=reporter.reading, db=db, report_language=report_language,
+                                  engine=engine, scheduler=scheduler)
     except (ConfigError, ModelError) as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)

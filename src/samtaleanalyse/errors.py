@@ -107,6 +107,10 @@ class InputError(SamtaleError):
             self.code = code
         super().__init__(message, hint=hint)
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Errors travel back from worker processes with the results they stand in for.
+        return (_input_error, (self.message, self.file, self.line, self.record, self.code, self.hint))
+
     @property
     def where(self) -> str:
         place = self.file
@@ -127,6 +131,11 @@ class InputError(SamtaleError):
             file=self.file, line=self.line, record=self.record, code=self.code,
             reason=self.message, hint=self.hint,
         )
+
+
+def _input_error(message: str, file: str, line: int | None, record: str | int | None, code: str,
+                 hint: str | None) -> InputError:
+    return InputError(message, file=file, line=line, record=record, code=code, hint=hint)
 
 
 @dataclass(frozen=True)

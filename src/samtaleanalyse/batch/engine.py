@@ -23,6 +23,7 @@ Chunk = list[tuple[Conversation, str]]
 Results = list[Scored | InputError]
 
 _WORKER: Scorer | None = None
+_WORKER_SPEC: ScorerSpec | None = None
 
 
 def available_cores() -> int:
@@ -90,6 +91,57 @@ def score_in_pool(spec: ScorerSpec, workers: int, chunks: Iterable[Chunk]) -> It
             yield chunk, results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _score_on_dask_worker(chunk: Chunk, spec: ScorerSpec) -> Results:
+    """Runs on a Dask worker: the model is built once per worker process and kept for its later tasks."""
+    global _WORKER, _WORKER_SPEC
+    if _WORKER is None or _WORKER_SPEC != spec:
+        _WORKER, _WORKER_SPEC = Scorer.from_spec(spec), spec
+    return _WORKER.score(chunk)
+
+
+def score_with_dask(spec: ScorerSpec, chunks: Iterable[Chunk], *, scheduler: str | None = None,
+                    workers: int = 2) -> Iterator[tuple[Chunk, Results]]:
+    """Score chunks on a Dask cluster: the one at ``scheduler`` (``tcp://host:8786``), else a local cluster of
+    ``workers`` processes. Reading, ids and writing stay here, so outputs, the store and resuming are the same
+    as with the local engine; only scoring (nearly all the time) fans out. Results come back in input order."""
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+        slots = max(1, sum(client.nthreads().values()))
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        slots = workers
+        spec = replace(spec, num_threads=threads_per_worker(workers))
+    pending: deque[tuple[Chunk, object]] = deque()
+    source = iter(chunks)
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < 2 * slots:
+                chunk = next(source, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                pending.append((chunk, client.submit(_score_on_dask_worker, chunk, spec, pure=False)))
+            if not pending:
+                return
+            chunk, future = pending.popleft()
+            try:
+                results = future.result()  # type: ignore[attr-defined]
+            except Exception as exc:  # noqa: BLE001 - a lost worker costs its chunk, not the batch
+                results = _lost(chunk, f"the Dask task failed ({type(exc).__name__})")
+            yield chunk, results
+    finally:
+        for _, future in pending:
+            future.cancel()  # type: ignore[attr-defined]
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _lost(chunk: Sequence[tuple[Conversation, str]], why: str) -> Results:

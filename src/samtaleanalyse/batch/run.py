@@ -22,7 +22,7 @@ from ..conversation import LANGUAGES, Conversation
 from ..errors import E_INTERNAL, ConfigError, InputError
 from ..ingest import ReadOptions, iter_conversations
 from ..ingest.reader import ReadProgress
-from .engine import Chunk, score_in_pool, score_in_process
+from .engine import Chunk, score_in_pool, score_in_process, score_with_dask
 from .identity import IdentityLedger, content_hash, id_from_source
 from ..report.dashboard import render_dashboard
 from ..report.rows import ConversationRow, row_from_record
@@ -41,7 +41,8 @@ def score_paths(
     classifier: TurnClassifier | None = None, coach: Coach | None = None, spec: ScorerSpec | None = None,
     workers: int = 1, force: bool = False, id_from_source_ids: bool = False,
     on_progress: Progress | None = None, chunk_size: int = CHUNK_SIZE, read_progress: ReadProgress | None = None,
-    db: str | Path | None = None, report_language: str | None = None,
+    db: str | Path | None = None, report_language: str | None = None, engine: str = "local",
+    scheduler: str | None = None,
 ) -> BatchSummary:
     """Read, score and write ``conversations.jsonl``, ``errors.jsonl``, ``summary.json`` and the feedback.
 
@@ -51,8 +52,10 @@ def score_paths(
     Parquet tables and the dashboard ``report.html``, and added to the results store ``db`` when given.
     """
     scorer = Scorer.from_spec(spec) if spec is not None else Scorer(classifier, coach)
-    if workers > 1 and spec is None:
+    if (workers > 1 or engine == "dask") and spec is None:
         raise ConfigError("scoring with several workers needs a ScorerSpec (workers build their own model).")
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"unknown engine {engine!r}.", hint="use local or dask.")
     summary = BatchSummary(settings=scorer.settings)
     progress = on_progress or (lambda event, n: None)
     started = time.monotonic()
@@ -74,8 +77,12 @@ def score_paths(
 
                 chunks = _chunks(iter_conversations(paths, options, progress=read_progress), identity, summary, record_error,
                                  id_from_source_ids, chunk_size, progress)
-                scored = (score_in_process(scorer, chunks) if workers <= 1
-                          else score_in_pool(spec, workers, chunks))  # type: ignore[arg-type]
+                if engine == "dask":
+                    scored = score_with_dask(spec, chunks, scheduler=scheduler, workers=max(workers, 1))  # type: ignore[arg-type]
+                elif workers > 1:
+                    scored = score_in_pool(spec, workers, chunks)  # type: ignore[arg-type]
+                else:
+                    scored = score_in_process(scorer, chunks)
                 try:
                     for _chunk, results in scored:
                         lines = []
