@@ -126,3 +126,30 @@ def test_limits_refuse_nonsense() -> None:
 
     with pytest.raises(ConfigError):
         Limits(max_turns=0)
+
+
+def test_standard_input_is_capped() -> None:
+    import io
+
+    from samtaleanalyse.ingest import ReadOptions, iter_conversations
+
+    line = b'{"id": "s", "turns": [{"speaker": "kunde", "text": "Hei"}, {"speaker": "agent", "text": "Hei!"}]}\n'
+    items = list(iter_conversations(["-"], ReadOptions(limits=Limits(max_file_bytes=1000)),
+                                    stdin=io.BytesIO(line * 100)))
+    read = [i for i in items if not hasattr(i, "code")]
+    (err,) = [i for i in items if hasattr(i, "code")]
+    assert err.code == "E314" and "standard input" in err.message and 0 < len(read) < 100
+
+
+def test_a_file_that_vanishes_during_the_batch_is_reported(tmp_path: Path) -> None:
+    from samtaleanalyse.ingest import iter_conversations
+
+    for name in ("a.jsonl", "b.jsonl"):
+        (tmp_path / name).write_text('{"id": "%s", "turns": [{"speaker": "kunde", "text": "Hei"}, '
+                                     '{"speaker": "agent", "text": "Hei!"}]}\n' % name, encoding="utf-8")
+    stream = iter_conversations([tmp_path])
+    first = next(stream)
+    (tmp_path / "b.jsonl").unlink()  # gone after the folder was listed, before it was read
+    (err,) = list(stream)
+    assert first.id == "a.jsonl" and err.code == "E310" and err.file.endswith("b.jsonl")
+    assert "removed while the batch ran" in err.message

@@ -98,13 +98,15 @@ class _CappedStdin(io.RawIOBase):
         return True
 
     def readinto(self, buf) -> int:  # type: ignore[no-untyped-def,override]
-        data = self._raw.read(len(buf))
+        allowed = self._limit - self._read
+        data = self._raw.read(min(len(buf), allowed) if allowed > 0 else 1)
+        if allowed <= 0 and data:
+            # What came before the limit has been read; the rest is refused, not silently dropped.
+            raise InputError(f"standard input is over the limit of {self._limit:,} bytes; the rest is not read.",
+                             file="<stdin>", code=E_TOO_LARGE, hint="split the input, or raise --max-file-mb.")
         n = len(data)
         buf[:n] = data
         self._read += n
-        if self._read > self._limit:
-            raise InputError(f"standard input is over the limit of {self._limit:,} bytes; the rest is not read.",
-                             file="<stdin>", code=E_TOO_LARGE, hint="split the input, or raise --max-file-mb.")
         return n
 
 
