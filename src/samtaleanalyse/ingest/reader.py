@@ -34,7 +34,7 @@ FORMATS: dict[str, str] = {
 _WHOLE = {"text", "subtitles"}
 
 __all__ = ["FORMATS", "STDIN", "FOLDER_SPEAKER_MAP", "ReadProgress", "ReadResult", "expand_paths", "detect_format",
-           "input_size", "read_file", "iter_conversations", "read_conversations"]
+           "input_size", "read_file", "read_stream", "iter_conversations", "read_conversations"]
 
 
 @dataclass(frozen=True)
@@ -130,44 +130,53 @@ def read_file(path: str, options: ReadOptions, *, stdin: BinaryIO | None = None,
         progress.current = fh
     with fh:
         try:
-            source = TextSource(fh, name, limits.max_line_bytes)
-            if path == STDIN:
-                yield from read_jsonl(source.lines(), name, options)
-                return
-            fmt = detect_format(path, source.sample)
-            if fmt is None:
-                yield InputError(
-                    f"unknown file type {Path(path).suffix or '(no extension)'!r}.", file=name, code=E_UNKNOWN_FORMAT,
-                    hint=f"supported: {', '.join(sorted(FORMATS))}; rename the file if it is one of these.")
-                return
-            stem = Path(path).stem
-            if (fmt in _WHOLE or fmt == "json") and size is not None and size > limits.max_document_bytes:
-                if fmt == "json":
-                    yield from read_json_stream(fh, name, options, stem)
-                    return
-                yield InputError(f"the file is {size:,} bytes, over the limit of {limits.max_document_bytes:,} for "
-                                 "a file that holds one conversation.", file=name, code=E_TOO_LARGE,
-                                 hint="check that it is one transcript, or raise --max-document-mb.")
-                return
-            if fmt == "jsonl":
-                yield from read_jsonl(source.lines(), name, options)
-            elif fmt == "csv":
-                yield from read_csv(source.lines(), name, options, Path(path).suffix.lower())
-            else:
-                text = source.read_text()
-                notes = dict(source.notes)
-                if fmt == "json":
-                    yield from read_json_text(text, name, options, stem, notes)
-                elif fmt == "text":
-                    yield from read_text(text, name, options, stem, notes)
-                else:
-                    yield from read_subtitles(text, name, options, stem, notes)
-        except InputError as err:
-            yield err
+            yield from read_stream(fh, name, options, size=size, jsonl=path == STDIN)
         finally:
             if progress is not None and size is not None:
                 progress.current = None
                 progress.done_bytes += size
+
+
+def read_stream(fh: BinaryIO, name: str, options: ReadOptions, *, size: int | None = None,
+                jsonl: bool = False) -> Iterator[Conversation | InputError]:
+    """The conversations of one open binary input named ``name`` (its extension picks the format, else its
+    first bytes do); ``jsonl`` reads it as JSONL whatever its name. An upload to the service is read here too."""
+    limits = options.limits
+    try:
+        source = TextSource(fh, name, limits.max_line_bytes)
+        if jsonl:
+            yield from read_jsonl(source.lines(), name, options)
+            return
+        fmt = detect_format(name, source.sample)
+        if fmt is None:
+            yield InputError(
+                f"unknown file type {Path(name).suffix or '(no extension)'!r}.", file=name, code=E_UNKNOWN_FORMAT,
+                hint=f"supported: {', '.join(sorted(FORMATS))}; rename the file if it is one of these.")
+            return
+        stem = Path(name).stem
+        if (fmt in _WHOLE or fmt == "json") and size is not None and size > limits.max_document_bytes:
+            if fmt == "json":
+                yield from read_json_stream(fh, name, options, stem)
+                return
+            yield InputError(f"the file is {size:,} bytes, over the limit of {limits.max_document_bytes:,} for "
+                             "a file that holds one conversation.", file=name, code=E_TOO_LARGE,
+                             hint="check that it is one transcript, or raise --max-document-mb.")
+            return
+        if fmt == "jsonl":
+            yield from read_jsonl(source.lines(), name, options)
+        elif fmt == "csv":
+            yield from read_csv(source.lines(), name, options, Path(name).suffix.lower())
+        else:
+            text = source.read_text()
+            notes = dict(source.notes)
+            if fmt == "json":
+                yield from read_json_text(text, name, options, stem, notes)
+            elif fmt == "text":
+                yield from read_text(text, name, options, stem, notes)
+            else:
+                yield from read_subtitles(text, name, options, stem, notes)
+    except InputError as err:
+        yield err
 
 
 def iter_conversations(paths: Iterable[str | Path], options: ReadOptions | None = None,
