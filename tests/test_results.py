@@ -145,3 +145,37 @@ def test_dask_on_a_local_cluster_gives_the_same_results(batch: tuple[Path, Path]
     assert {k: local[k] for k in lines(dasked)} == lines(dasked)
     # Resuming holds on Dask too: a rerun has nothing left to score.
     assert score_paths([ROOT / "examples"], dasked, spec=ScorerSpec(), engine="dask", workers=2).scored == 0
+
+
+def test_a_scored_batch_looks_right_in_a_browser(batch: tuple[Path, Path]) -> None:
+    """What a person sees in the pages the batch wrote: highlighted words, charts with a size, no personal data."""
+    from tests.browser import requires_chromium, screenshot, start_chromium
+
+    if requires_chromium.args[0]:
+        pytest.skip(requires_chromium.kwargs["reason"])
+    from selenium.webdriver.common.by import By
+
+    out, _ = batch
+    driver = start_chromium()
+    try:
+        driver.get((out / "feedback" / "pii-1.html").as_uri())
+        body = driver.find_element(By.TAG_NAME, "body").text
+        for secret in SECRETS:
+            assert secret not in body, secret
+        marks = [m for m in driver.find_elements(By.TAG_NAME, "mark") if m.is_displayed()]
+        assert marks and any(m.text.strip() for m in marks)
+        assert "[kortnummer]" in body
+        screenshot(driver, "batch-pii-conversation")
+        driver.get((out / "report.html").as_uri())
+        charts = driver.find_elements(By.CSS_SELECTOR, "svg")
+        assert charts and all(c.size["width"] > 0 and c.size["height"] > 0 for c in charts[:4])
+        page = driver.find_element(By.TAG_NAME, "body").text
+        for secret in SECRETS:
+            assert secret not in page, secret
+        link = driver.find_element(By.CSS_SELECTOR, "a[href$='pii-1.html']")
+        link.click()
+        assert driver.current_url.endswith("feedback/pii-1.html")
+        driver.back()
+        screenshot(driver, "batch-dashboard")
+    finally:
+        driver.quit()
