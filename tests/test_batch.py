@@ -229,3 +229,37 @@ def test_errors_travel_between_processes() -> None:
     err = InputError("bad", file="f.jsonl", line=3, record="r", code="E304", hint="fix it")
     back = pickle.loads(pickle.dumps(err))
     assert back.to_record() == err.to_record() and str(back) == str(err)
+
+
+def test_in_order_keeps_order_bounds_what_is_in_flight_and_rescues_a_lost_chunk() -> None:
+    from samtaleanalyse.batch.engine import _in_order
+
+    class Lost(Exception):
+        pass
+
+    in_flight: list[int] = []
+    peak = {"n": 0}
+
+    class Fake:
+        def __init__(self, chunk: list) -> None:  # type: ignore[type-arg]
+            self.chunk = chunk
+            in_flight.append(chunk[0])
+            peak["n"] = max(peak["n"], len(in_flight))
+
+        def result(self) -> list:  # type: ignore[type-arg]
+            in_flight.remove(self.chunk[0])
+            if self.chunk[0] == 3:
+                raise Lost()
+            return [f"scored {self.chunk[0]}"]
+
+        def cancel(self) -> None:
+            pass
+
+    def rescue(chunk, pending):  # type: ignore[no-untyped-def]
+        return [f"lost {chunk[0]}"], [(c, Fake(c)) for c, f in pending]
+
+    chunks = ([i] for i in range(8))
+    out = list(_in_order(chunks, Fake, 3, lost=Lost, rescue=rescue))
+    assert [c[0] for c, _ in out] == list(range(8))
+    assert [r for _, rs in out for r in rs] == [f"scored {i}" if i != 3 else "lost 3" for i in range(8)]
+    assert peak["n"] <= 3 + 2  # the rescue resubmits what was pending (at most in_flight - 1 more)

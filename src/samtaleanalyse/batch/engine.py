@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..conversation import Conversation
 from ..errors import E_INTERNAL, InputError
@@ -64,33 +64,52 @@ def score_in_pool(spec: ScorerSpec, workers: int, chunks: Iterable[Chunk]) -> It
                                    initargs=(spec,))
 
     pool = new_pool()
-    pending: deque[tuple[Chunk, Future[Results]]] = deque()
+
+    def rescue(chunk: Chunk, pending: list[tuple[Chunk, Any]]) -> tuple[Results, list[tuple[Chunk, Any]]]:
+        # Every chunk still in flight was lost with the pool; they go to a fresh one.
+        nonlocal pool
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool = new_pool()
+        return (_lost(chunk, "a worker process died while scoring it (out of memory?)"),
+                [(c, pool.submit(_score_in_worker, c)) for c, _ in pending])
+
+    try:
+        yield from _in_order(chunks, lambda c: pool.submit(_score_in_worker, c), 2 * workers,
+                             lost=BrokenProcessPool, rescue=rescue)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_order(chunks: Iterable[Chunk], submit: Callable[[Chunk], Any], in_flight: int, *,
+              lost: type[BaseException] | tuple[type[BaseException], ...],
+              rescue: Callable[[Chunk, list[tuple[Chunk, Any]]], tuple[Results, list[tuple[Chunk, Any]]]],
+              ) -> Iterator[tuple[Chunk, Results]]:
+    """Results of ``submit`` per chunk, in input order, with at most ``in_flight`` chunks submitted and unread
+    (so reading never runs ahead of scoring). A ``lost`` failure on one result is handed to ``rescue``, which
+    gives that chunk's results and the chunks still pending with their (possibly new) futures."""
+    pending: deque[tuple[Chunk, Any]] = deque()
     source = iter(chunks)
     exhausted = False
     try:
         while True:
-            while not exhausted and len(pending) < 2 * workers:
+            while not exhausted and len(pending) < in_flight:
                 chunk = next(source, None)
                 if chunk is None:
                     exhausted = True
                     break
-                pending.append((chunk, pool.submit(_score_in_worker, chunk)))
+                pending.append((chunk, submit(chunk)))
             if not pending:
                 return
             chunk, future = pending.popleft()
             try:
                 results = future.result()
-            except BrokenProcessPool:
-                results = _lost(chunk, "a worker process died while scoring it (out of memory?)")
-                # Every chunk still in flight was lost with the pool; resubmit them to a fresh one.
-                retry = [c for c, _ in pending]
-                pending.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = new_pool()
-                pending.extend((c, pool.submit(_score_in_worker, c)) for c in retry)
+            except lost:
+                results, still = rescue(chunk, list(pending))
+                pending = deque(still)
             yield chunk, results
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for _, future in pending:
+            future.cancel()
 
 
 def _score_on_dask_worker(chunk: Chunk, spec: ScorerSpec) -> Results:
@@ -117,28 +136,15 @@ def score_with_dask(spec: ScorerSpec, chunks: Iterable[Chunk], *, scheduler: str
         client = Client(cluster)
         slots = workers
         spec = replace(spec, num_threads=threads_per_worker(workers))
-    pending: deque[tuple[Chunk, object]] = deque()
-    source = iter(chunks)
-    exhausted = False
+
+    def rescue(chunk: Chunk, pending: list[tuple[Chunk, Any]]) -> tuple[Results, list[tuple[Chunk, Any]]]:
+        # A lost worker costs its chunk, not the batch; the scheduler reruns the other tasks itself.
+        return _lost(chunk, "the Dask task failed"), pending
+
     try:
-        while True:
-            while not exhausted and len(pending) < 2 * slots:
-                chunk = next(source, None)
-                if chunk is None:
-                    exhausted = True
-                    break
-                pending.append((chunk, client.submit(_score_on_dask_worker, chunk, spec, pure=False)))
-            if not pending:
-                return
-            chunk, future = pending.popleft()
-            try:
-                results = future.result()  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001 - a lost worker costs its chunk, not the batch
-                results = _lost(chunk, f"the Dask task failed ({type(exc).__name__})")
-            yield chunk, results
+        yield from _in_order(chunks, lambda c: client.submit(_score_on_dask_worker, c, spec, pure=False), 2 * slots,
+                             lost=Exception, rescue=rescue)
     finally:
-        for _, future in pending:
-            future.cancel()  # type: ignore[attr-defined]
         client.close()
         if cluster is not None:
             cluster.close()
