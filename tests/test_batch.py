@@ -263,3 +263,21 @@ def test_in_order_keeps_order_bounds_what_is_in_flight_and_rescues_a_lost_chunk(
     assert [c[0] for c, _ in out] == list(range(8))
     assert [r for _, rs in out for r in rs] == [f"scored {i}" if i != 3 else "lost 3" for i in range(8)]
     assert peak["n"] <= 3 + 2  # the rescue resubmits what was pending (at most in_flight - 1 more)
+
+
+def test_progress_logs_plain_lines_when_not_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from samtaleanalyse import cli_progress
+    from samtaleanalyse.ingest import ReadOptions
+
+    write_batch(tmp_path / "in", 2, 30)
+    stream = io.StringIO()
+    monkeypatch.setattr(cli_progress, "LOG_EVERY_SECONDS", 0.0)
+    reporter = cli_progress.ProgressReporter([tmp_path / "in"], ReadOptions(), stream=stream)
+    with reporter:
+        score_paths([tmp_path / "in"], tmp_path / "out", spec=NO_MODEL, on_progress=reporter.event,
+                    read_progress=reporter.reading, chunk_size=10)
+    lines = stream.getvalue().splitlines()
+    assert lines and "scored" in lines[-1] and "/s)" in lines[-1] and "% of the input read" in lines[-1]
+    assert reporter.counts["scored"] == 60 and reporter.reading.position == reporter.reading.total_bytes
