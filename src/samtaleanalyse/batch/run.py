@@ -25,7 +25,7 @@ from ..ingest.reader import ReadProgress
 from .engine import Chunk, score_in_pool, score_in_process, score_with_dask
 from .identity import IdentityLedger, content_hash, id_from_source
 from ..report.dashboard import render_dashboard
-from ..report.rows import ConversationRow, row_from_record
+from ..report.rows import row_from_record
 from ..store import ParquetTables, ResultsStore, table_batch
 from .outputs import DASHBOARD_FILE, ERRORS_FILE, FEEDBACK_DIR, MANIFEST_FILE, SUMMARY_FILE, OutputFolder
 from .scoring import Scored, Scorer, ScorerSpec
@@ -170,14 +170,12 @@ def _finalise(out: OutputFolder, summary: BatchSummary, store: ResultsStore | No
     """One pass over the whole ledger: counts, Parquet tables, the store's new rows, the dashboard; then the
     summary. Runs even when the batch was interrupted, and ``summary.json`` is written whatever happens."""
     try:
-        rows: list[ConversationRow] = []
         settings = summary.settings
         store_run = store.begin_run(settings, out_dir=str(out.path), started_at=started_at) if store else nullcontext()
         with ParquetTables(out.path) as tables_out, store_run as adding:
             for chunk in _batched(out.ledger_lines(), TABLE_BATCH):
                 for record in chunk:
                     summary.add_record(record)
-                    rows.append(row_from_record(record, report=(record.get("feedback") or {}).get("html")))
                 tables = table_batch(chunk, settings)
                 tables_out.write(tables)
                 if adding is not None:
@@ -185,7 +183,9 @@ def _finalise(out: OutputFolder, summary: BatchSummary, store: ResultsStore | No
             if adding is not None:
                 adding.scored, adding.errors = summary.scored, summary.errors
                 summary.stored = adding.added
-        language = language or _most_common(r.language for r in rows) or "en"
+        # The dashboard aggregates as it reads: a second pass over the ledger keeps memory flat.
+        rows = (row_from_record(r, report=(r.get("feedback") or {}).get("html")) for r in out.ledger_lines())
+        language = language or _most_common(summary.languages.elements()) or "en"
         out.write_file(DASHBOARD_FILE, render_dashboard(rows, language=language))
     finally:
         out.write_file(SUMMARY_FILE, json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
