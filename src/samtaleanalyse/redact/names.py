@@ -153,12 +153,22 @@ def _lower_name_word(word: str, cfg: _Config) -> bool:
             and low not in cfg.organisation and low not in cfg.particles and low not in cfg.brands)
 
 
+# The company's welcome just before a presentation, in one run without punctuation as speech recognisers
+# write it: "velkommen til Nordbank det er Jonas", "thank you for calling Acme this is Tom".
+_WELCOME = re.compile(r"\b(?:velkommen|velkomen|välkommen|welcome|takk for at du ringer|tak fordi du ringer|"
+                      r"tack för att du ringer|thank you for calling|thanks for calling)\b[^.!?\n]{0,60}$", re.I)
+
+
 def _sentence_start(text: str, pos: int, cfg: _Config) -> bool:
     before = text[:pos].rstrip(" \t")
     if not before or before[-1] in ".!?,:;\n-–—":
         return True
     last = re.search(r"(\w+)\W*$", before)
-    return last is not None and last.group(1).casefold() in cfg.greeting_words
+    return (last is not None and last.group(1).casefold() in cfg.greeting_words) or _after_welcome(text, pos)
+
+
+def _after_welcome(text: str, pos: int) -> bool:
+    return _WELCOME.search(text[:pos].rstrip(" \t")) is not None
 
 
 _NEXT_WORD = re.compile(r"[ \t]+(\w+)")
@@ -217,7 +227,9 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
         ok = _followed_by_presentation_end(text, end, cfg)
     elif category == "presentation":
         ok = _followed_by(text, end, cfg.self_markers) or (
-            _sentence_start(text, trigger.start(), cfg) and _followed_by_presentation_end(text, end, cfg))
+            _sentence_start(text, trigger.start(), cfg) and _followed_by_presentation_end(text, end, cfg)) or (
+            # Right after the welcome, a capitalised name may run on into the next words (speech recognisers).
+            _after_welcome(text, trigger.start()) and _LOWER_WORD.match(text, end) is not None)
     elif category == "self_presentation":  # "I'm Tom from support", not "I am Norwegian"
         ok = _followed_by(text, end, cfg.self_markers | cfg.after_presentation)
     else:
