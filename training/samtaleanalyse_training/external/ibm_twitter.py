@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-SOURCE = Path(__file__).resolve().parents[3].parent / "shared" / "external" / "ibm_twitter_customer_care"
+def _shared() -> Path:
+    """``../shared`` beside the checkout (``$SAMTALEANALYSE_SHARED`` wins); a worktree may sit deeper."""
+    import os
+
+    if os.environ.get("SAMTALEANALYSE_SHARED"):
+        return Path(os.environ["SAMTALEANALYSE_SHARED"])
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "shared" / "external").is_dir():
+            return folder / "shared"
+    return Path(__file__).resolve().parents[3].parent / "shared"
+
+
+SOURCE = _shared() / "external" / "ibm_twitter_customer_care"
 LICENCE = "Apache-2.0"
 CITATION = ("IBM Twitter customer care document prediction data set "
             "(github.com/IBM/twitter-customer-care-document-prediction), dev.json")
@@ -99,3 +111,19 @@ def labelled_conversations(labels_path: str | Path, source: str | Path | None = 
     """The labelled threads as corpus conversations, texts read from ``source`` (``dev.json``)."""
     labels = read_labels(labels_path)
     return [t.to_corpus(labels[t.session_id]) for t in load_threads(source) if t.session_id in labels]
+
+
+SPLIT_SHARES = (("train", 60), ("dev", 20), ("test", 20))
+
+
+def split_of(thread: Thread) -> str:
+    """The thread's split (train 60 %, dev 20 %, test 20 %), fixed by a hash of its first tweet: threads that
+    repeat the same tweets under other session ids (the data set has some) always land together."""
+    key = thread.turns[0].tweet_id if thread.turns else thread.session_id
+    bucket = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 100
+    edge = 0
+    for name, share in SPLIT_SHARES:
+        edge += share
+        if bucket < edge:
+            return name
+    return SPLIT_SHARES[-1][0]
