@@ -33,14 +33,16 @@ RESULTS = ROOT / "benchmarks" / "results" / "batch_scaling.md"
 NAMES = ["Kari", "Ola", "Ingrid", "Lars", "Mette", "Jonas", "Sara", "Erik", "Aisha", "Mohammed", "Li", "Tom",
          "Birthe", "Anders", "Fatima", "Nils"]
 MEASURED = """
-import resource, sys
+import sys
 from pathlib import Path
 from samtaleanalyse.cli import main
 peak = Path(sys.argv.pop(1))
 try:
     main()
 finally:
-    peak.write_text(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    # VmHWM is this process's own peak; ru_maxrss would carry the parent's over fork and exec.
+    status = Path("/proc/self/status").read_text()
+    peak.write_text(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 """
 
 

@@ -14,14 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 GiB = 1 << 30
 # The CLI in this process (--workers 1), reporting its own peak resident memory when it exits.
 MEASURED = """
-import resource, sys
+import sys
 from pathlib import Path
 from samtaleanalyse.cli import main
 peak = Path(sys.argv.pop(1))
 try:
     main()
 finally:
-    peak.write_text(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    # VmHWM is this process's own peak; ru_maxrss would carry the parent's over fork and exec.
+    status = Path("/proc/self/status").read_text()
+    peak.write_text(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 """
 
 
