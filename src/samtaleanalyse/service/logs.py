@@ -45,4 +45,5 @@ def setup_logging(level: str = "info") -> None:
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
-    logger.log(level, name, extra={"fields": fields})
+    # The id is taken now: a handler may format the line after the request is over.
+    logger.log(level, name, extra={"fields": fields, "request_id": request_id.get()})

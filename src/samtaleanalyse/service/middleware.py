@@ -79,7 +79,7 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:  # noqa: BLE001 - a bug must cost one answer, not the process or a traceback to the caller
-            LOG.exception("unhandled error", extra={"fields": {"path": scope.get("path")}})
+            LOG.exception("unhandled error", extra={"fields": {"path": scope.get("path")}, "request_id": rid})
             info["codes"].append(E_INTERNAL)
             if not status:
                 await send_json(send_with_id, 500, {

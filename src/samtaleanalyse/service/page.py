@@ -70,20 +70,23 @@ def preferred_language(accept: str | None) -> str:
     return "nb"
 
 
-def pasted_name(text: str, fmt: str) -> str:
-    """A file name whose extension makes the reader read pasted text as ``fmt`` (``auto``: by its look)."""
-    if fmt != "auto":
-        return f"pasted.{fmt}"
+def pasted_name(text: str, fmt: str, stem: str = "pasted") -> str:
+    """A file name whose extension makes the reader read pasted text as ``fmt`` (``auto``: by its look); its
+    stem is the id of a conversation that names none."""
+    return f"{stem}.{fmt if fmt != 'auto' else pasted_format(text)}"
+
+
+def pasted_format(text: str) -> str:
     head = text.lstrip("\ufeff \t\r\n")
     if head.startswith("WEBVTT"):
-        return "pasted.vtt"
+        return "vtt"
     if head.startswith(("{", "[")):
         lines = [l for l in head.splitlines() if l.strip()]
-        return "pasted.jsonl" if len(lines) > 1 and all(l.lstrip().startswith("{") for l in lines) else "pasted.json"
+        return "jsonl" if len(lines) > 1 and all(l.lstrip().startswith("{") for l in lines) else "json"
     lines = [l.strip() for l in head.splitlines()[:3]]
     if len(lines) >= 2 and lines[0].isdigit() and "-->" in lines[1]:
-        return "pasted.srt"
-    return "pasted.txt"
+        return "srt"
+    return "txt"
 
 
 def upload_name(name: str | None) -> str:
@@ -132,6 +135,8 @@ def add_page_routes(app: FastAPI, settings: ServiceSettings, get_engine: Callabl
         language = preferred_language(request.headers.get("accept-language"))
         try:
             form = await _read_form(request, settings.max_body_bytes)
+            if form.get("lang") in LANGUAGES:
+                language = str(form["lang"])  # the language the form was shown in
         except MultiPartException as exc:
             err = InputError(f"the form could not be read: {exc.message}", file="form", code=E_UNKNOWN_FORMAT)
             return _answer(request, render_page(lang=language, auth=settings.auth, errors=[err]), 422, [err])
@@ -154,7 +159,7 @@ def add_page_routes(app: FastAPI, settings: ServiceSettings, get_engine: Callabl
         if isinstance(upload, UploadFile) and upload.filename:
             data, name = await upload.read(), upload_name(upload.filename)
         if not data.strip() and str(text).strip():
-            data, name = str(text).encode("utf-8"), pasted_name(str(text), fmt)
+            data, name = str(text).encode("utf-8"), pasted_name(str(text), fmt, form_texts(shown["lang"])["pasted_id"])
         if not data.strip():
             err = InputError(form_texts(shown["lang"])["empty"], file="form", code=E_EMPTY_FILE)
             return _answer(request, render_page(errors=[err], **shown), 422, [err])

@@ -41,9 +41,19 @@ def parse_json(body: bytes, options: ReadOptions) -> Any:
     return loads(text, Place(BODY), options.limits.max_json_depth)
 
 
+def _read(data: Any, place: Place, options: ReadOptions, **kwargs: Any) -> list[Conversation | InputError]:
+    """``read_record``'s items; a reader's bug becomes one internal error (E900) in their place, as in a batch."""
+    try:
+        return list(read_record(data, place, options, **kwargs))
+    except Exception as exc:  # noqa: BLE001 - the answer must be a coded error, not a crash
+        return [InputError(f"internal error while reading: {type(exc).__name__}.", file=place.file,
+                           record=place.record, code=E_INTERNAL,
+                           hint="this is a bug in samtaleanalyse, not in the request: please report it.")]
+
+
 def one_conversation(data: Any, options: ReadOptions) -> Conversation:
     """The one conversation of a parsed body (any JSON format the batch reads); the first error otherwise."""
-    items = list(read_record(data, Place(BODY), options, default_id="conversation"))
+    items = _read(data, Place(BODY), options, default_id="conversation")
     errors = [i for i in items if isinstance(i, InputError)]
     if errors:
         raise errors[0]
@@ -67,8 +77,7 @@ def batch_items(data: Any, options: ReadOptions, max_batch: int) -> list[Convers
                          code=E_TOO_LARGE, hint=f"send at most {max_batch:,} in one request.")
     out: list[Conversation | InputError] = []
     for pos, item in enumerate(items):
-        read = list(read_record(item, Place(BODY, record=pos), options, default_id=f"conversation-{pos + 1}",
-                                envelope=False))
+        read = _read(item, Place(BODY, record=pos), options, default_id=f"conversation-{pos + 1}", envelope=False)
         errors = [r for r in read if isinstance(r, InputError)]
         if errors:
             out.append(errors[0])
