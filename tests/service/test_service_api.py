@@ -199,3 +199,9 @@ def test_a_bug_answers_500_with_the_request_id_not_a_traceback(engine, monkeypat
         r = c.get("/v1/models", headers=AUTH)
     assert r.status_code == 500 and "Traceback" not in r.text and "ZeroDivision" not in r.text
     assert ErrorOut.model_validate(r.json()).request_id == r.headers["x-request-id"]
+
+
+def test_without_auth_no_token_is_asked(engine):
+    with make_client(engine, auth=False, tokens=()) as c:
+        assert c.post("/v1/analyse", json=VOUCHER_COMPLAINT).status_code == 200
+        assert c.get("/v1/models").status_code == 200

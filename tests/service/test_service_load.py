@@ -194,21 +194,31 @@ def test_a_20_mb_body_is_refused_unread(server):
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
-def test_sigterm_finishes_the_request_in_flight(tmp_path):
+def test_sigterm_finishes_the_request_in_flight(server):
+    """Runs last: it stops the module's server."""
     slow = {"id": "sakte", "turns": [dict(t) for t in VOUCHER_COMPLAINT["turns"] * 6]}
-    with running_server(tmp_path, "--no-auth", "--workers", "1", "--shutdown-timeout", "60") as s:
-        async def scenario() -> tuple[httpx.Response, float]:
-            async with httpx.AsyncClient(base_url=s.url, timeout=120.0) as client:
-                request = asyncio.create_task(client.post("/v1/analyse?explain=true", json=slow))
-                await asyncio.sleep(0.5)  # the request is being scored
-                sent_at = time.perf_counter()
-                s.process.send_signal(signal.SIGTERM)
-                return await request, sent_at
 
-        response, sent_at = asyncio.run(scenario())
-        assert response.status_code == 200 and len(response.json()["turns"]) == len(slow["turns"])
-        # uvicorn raises the signal again once it has shut down, so a supervisor sees an ordinary SIGTERM exit.
-        assert s.process.wait(60) in (0, -signal.SIGTERM)
-        assert time.perf_counter() - sent_at > 0.05  # it waited for the request rather than dropping it
-        events = [json.loads(l).get("event") for l in s.log_lines() if l.startswith("{")]
-        assert events.index("request") < events.index("stopped")
+    async def scenario() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120.0, headers=AUTH) as client:
+            request = asyncio.create_task(client.post("/v1/analyse?explain=true", json=slow))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until the slow request is being answered (this one counts too)
+                metrics = (await client.get("/metrics")).text
+                if "samtaleanalyse_requests_in_flight 2.0" in metrics:
+                    break
+                await asyncio.sleep(0.02)
+            server.process.send_signal(signal.SIGTERM)
+            return await request
+
+    response = asyncio.run(scenario())
+    assert response.status_code == 200 and len(response.json()["turns"]) == len(slow["turns"])
+    # uvicorn raises the signal again once it has shut down, so a supervisor sees an ordinary SIGTERM exit.
+    assert server.process.wait(60) in (0, -signal.SIGTERM)
+    events = [json.loads(l) for l in server.log_lines() if l.startswith("{")]
+    names = [e.get("event", "") for e in events]
+    shutting = next(i for i, n in enumerate(names) if n.startswith("Shutting down"))
+    answered = next(i for i, e in enumerate(events) if e.get("path") == "/v1/analyse" and e.get("conversations") == 1
+                    and i > shutting)
+    assert shutting < answered < names.index("stopped")
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.url}/health", timeout=2.0)

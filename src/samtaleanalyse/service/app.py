@@ -66,7 +66,8 @@ def input_error_response(request: Request, errors: list[InputError]) -> JSONResp
 def create_app(settings: ServiceSettings, engine: Engine | None = None) -> FastAPI:
     settings = settings.with_body_limits()
     metrics = Metrics()
-    holder: dict[str, Engine] = {}
+    # An engine given (the serve command's, a test's) serves at once, also where no lifespan runs.
+    holder: dict[str, Engine] = {} if engine is None else {"engine": engine}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -53,7 +53,9 @@ class ConversationIn(_Open):
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(title="Batch")
-    conversations: list[ConversationIn] = Field(description="At most the configured number (100 by default).")
+    conversations: list[ConversationIn] = Field(min_length=1, description="At most the configured number (100 by "
+                                                                        "default); one that cannot be read gets its "
+                                                                        "own error entry in the answer.")
 
 
 class Evidence(_Open):
