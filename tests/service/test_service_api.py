@@ -17,7 +17,7 @@ from samtaleanalyse.service import ServiceSettings, create_app  # noqa: E402
 from samtaleanalyse.service.engine import Engine  # noqa: E402
 from samtaleanalyse.service.openapi import DOCUMENT, dumps  # noqa: E402
 from samtaleanalyse.service.schemas import AnalysisOut, BatchOut, ErrorOut, ModelsOut  # noqa: E402
-from tests.service.service_cases import AUTH, OTHER_TOKEN, TOKEN, VOUCHER_COMPLAINT, body_of, load_requests, two_turns  # noqa: E402
+from tests.service.service_cases import AUTH, DATA, OTHER_TOKEN, TOKEN, VOUCHER_COMPLAINT, body_of, load_requests, two_turns  # noqa: E402
 
 MAX_BODY = 256 * 1024
 
@@ -205,3 +205,60 @@ def test_without_auth_no_token_is_asked(engine):
     with make_client(engine, auth=False, tokens=()) as c:
         assert c.post("/v1/analyse", json=VOUCHER_COMPLAINT).status_code == 200
         assert c.get("/v1/models").status_code == 200
+
+
+def test_page_form_is_public_offline_and_in_the_asked_language(client):
+    from samtaleanalyse.service.page import form_texts
+
+    r = client.get("/", headers={"Accept-Language": "sv-SE,sv;q=0.9,en;q=0.5"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert form_texts("sv")["title"] in r.text and '<html lang="sv">' in r.text
+    assert "<script" not in r.text and "http://" not in r.text and "https://" not in r.text
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert 'name="token"' in r.text
+    assert form_texts("da")["title"] in client.get("/?lang=da").text
+
+
+def test_page_scores_an_upload_and_refuses_without_token(client):
+    vtt = (DATA / "klage_gavekort.vtt").read_bytes()
+    sent = {"files": {"file": ("../../etc/klage gavekort.vtt", vtt, "text/vtt")},
+            "data": {"feedback_language": "nn", "format": "auto"}}
+    refused = client.post("/", **sent)
+    assert refused.status_code == 401 and "role=\"alert\"" in refused.text
+    r = client.post("/", files=sent["files"], data={**sent["data"], "token": TOKEN})
+    assert r.status_code == 200 and '<html lang="nn">' in r.text
+    assert 'data-labels="compensation"' in r.text and "klage gavekort.vtt" in r.text and "../etc" not in r.text
+    pasted = client.post("/", data={"transcript": "Kunde: Hei\nSjefen: Nei", "token": TOKEN, "lang": "nb"})
+    assert pasted.status_code == 422 and "E305" in pasted.text
+    empty = client.post("/", data={"transcript": "  ", "token": TOKEN})
+    assert empty.status_code == 422 and "E301" in empty.text
+    big = client.post("/", files={"file": ("stor.txt", b"Kunde: " + b"a" * MAX_BODY, "text/plain")},
+                      data={"token": TOKEN})
+    assert big.status_code == 413
+
+
+@pytest.mark.parametrize("text, fmt", [("Kunde: hei\nAgent: hallo", "txt"), ('{"id": 1, "turns": []}', "json"),
+                                       ('{"id": 1}\n{"id": 2}', "jsonl"), ("WEBVTT\n\n00:01.000 --> 00:02.000\nhei", "vtt"),
+                                       ("1\n00:00:01,000 --> 00:00:02,000\nKunde: hei", "srt"), ("\ufeff[1]", "json")])
+def test_pasted_text_is_read_as_what_it_looks_like(text, fmt):
+    from samtaleanalyse.service.page import pasted_format, pasted_name
+
+    assert pasted_format(text) == fmt
+    assert pasted_name(text, "csv", "samtale") == "samtale.csv"
+
+
+@pytest.mark.parametrize("header, lang", [("nb-NO,nb;q=0.9", "nb"), ("no", "nb"), ("da-DK", "da"), ("de, en;q=0.5", "en"),
+                                          ("", "nb"), (None, "nb"), ("nn", "nn")])
+def test_page_language_from_the_browser(header, lang):
+    from samtaleanalyse.service.page import preferred_language
+
+    assert preferred_language(header) == lang
+
+
+@pytest.mark.parametrize("name, safe", [("chat.txt", "chat.txt"), ("C:\\Users\\kari\\chat.vtt", "chat.vtt"),
+                                        ("../../x.json", "x.json"), ("a<b>.csv", "a_b_.csv"), ("", "upload"),
+                                        ("x" * 300 + ".jsonl", "x" * 94 + ".jsonl")])
+def test_upload_names_are_plain(name, safe):
+    from samtaleanalyse.service.page import upload_name
+
+    assert upload_name(name) == safe
