@@ -90,13 +90,14 @@ def create_app(settings: ServiceSettings, engine: Engine | None = None) -> FastA
     app.state.metrics = metrics
     app.state.holder = holder
 
+    # Handlers that only read memory are async: a thread hop would cost more than their work.
     def get_engine() -> Engine:
         found = holder.get("engine")
         if found is None:  # only before start-up has finished, which uvicorn does not serve
             raise StarletteHTTPException(503, "the model is not loaded yet.")
         return found
 
-    def require_token(request: Request, credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)) -> None:
+    async def require_token(request: Request, credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer)) -> None:
         if not settings.auth:
             return
         given = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
@@ -120,14 +121,14 @@ def create_app(settings: ServiceSettings, engine: Engine | None = None) -> FastA
 
     @app.get("/health", response_model=schemas.Health, tags=["operations"],
              summary="Whether the service is up and its model loaded (no token needed).")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         found = holder.get("engine")
         return {"status": "ok", "model_loaded": found is not None,
                 "model": found.classifier.model.name if found else None, "version": __version__}
 
     @app.get("/v1/models", response_model=schemas.ModelsOut, tags=["model"], dependencies=[Depends(require_token)],
              responses={401: _ERRORS[401]}, summary="The model: name, version, labels, test metrics, encoder.")
-    def models() -> dict[str, Any]:
+    async def models() -> dict[str, Any]:
         return {"models": [get_engine().model_info()]}
 
     @app.post("/v1/analyse", tags=["analyse"], dependencies=[Depends(require_token)],
@@ -188,7 +189,7 @@ def create_app(settings: ServiceSettings, engine: Engine | None = None) -> FastA
     @app.get("/metrics", tags=["operations"], dependencies=[Depends(require_token)], response_class=Response,
              summary="Prometheus metrics.",
              responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, 401: _ERRORS[401]})
-    def prometheus() -> Response:
+    async def prometheus() -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
     from .page import add_page_routes

@@ -126,7 +126,7 @@ def add_page_routes(app: FastAPI, settings: ServiceSettings, get_engine: Callabl
                     metrics: Metrics) -> None:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page(request: Request, lang: str | None = None) -> HTMLResponse:
+    async def page(request: Request, lang: str | None = None) -> HTMLResponse:
         language = lang if lang in LANGUAGES else preferred_language(request.headers.get("accept-language"))
         return HTMLResponse(render_page(lang=language, auth=settings.auth), headers=PAGE_HEADERS)
 
