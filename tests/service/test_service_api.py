@@ -23,10 +23,8 @@ MAX_BODY = 256 * 1024
 
 
 @pytest.fixture(scope="module")
-def engine():
-    eng = Engine.load(ServiceSettings(auth=False, workers=2))
-    yield eng
-    eng.close()
+def engine(service_engine):
+    return service_engine
 
 
 def make_client(engine, **changes) -> TestClient:

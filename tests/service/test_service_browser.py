@@ -17,7 +17,6 @@ import uvicorn  # noqa: E402
 from samtaleanalyse.coaching.texts import load_texts  # noqa: E402
 from samtaleanalyse.report.conversation import load_page_texts  # noqa: E402
 from samtaleanalyse.service import ServiceSettings, create_app  # noqa: E402
-from samtaleanalyse.service.engine import Engine  # noqa: E402
 from samtaleanalyse.service.page import form_texts  # noqa: E402
 from tests.browser import PHONE, chromium, phone_chromium, requires_chromium, screenshot  # noqa: E402,F401
 from tests.service.server import HOST, free_port  # noqa: E402
@@ -33,9 +32,8 @@ COMPLAINT = ("Kunde: Sofaen jeg bestilte kom med en stor flekk på setet, og jeg
 
 
 @pytest.fixture(scope="module")
-def base_url():
-    engine = Engine.load(ServiceSettings(auth=False, workers=2))
-    app = create_app(ServiceSettings(tokens=(TOKEN,), workers=2), engine)
+def base_url(service_engine):
+    app = create_app(ServiceSettings(tokens=(TOKEN,), workers=2), service_engine)
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=free_port(), log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -46,7 +44,6 @@ def base_url():
     yield f"http://{HOST}:{server.config.port}"
     server.should_exit = True
     thread.join(10)
-    engine.close()
 
 
 def _emulate_phone(driver, height: int = PHONE[1]) -> None:

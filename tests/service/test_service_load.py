@@ -27,7 +27,7 @@ from tests.service.server import HOST, running_server  # noqa: E402
 from tests.service.service_cases import DATA, TOKEN, VOUCHER_COMPLAINT  # noqa: E402
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-REQUESTS = 160            # in all, good and bad
+REQUESTS = 120            # in all, good and bad
 CONCURRENCY = 12
 TIME_LIMIT_S = 90         # the whole load, however slow the machine
 SIZES = (2, 12, 40)       # turns per good conversation

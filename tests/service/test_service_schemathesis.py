@@ -16,10 +16,9 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance  # noqa: E402
 
 from samtaleanalyse.service import ServiceSettings, create_app  # noqa: E402
-from samtaleanalyse.service.engine import Engine  # noqa: E402
 from tests.service.service_cases import AUTH, TOKEN  # noqa: E402
 
-EXAMPLES = 25
+EXAMPLES = 20
 OPERATIONS = ["GET /health", "GET /v1/models", "GET /metrics", "POST /v1/analyse", "POST /v1/analyse/batch"]
 # Operations without parameters or body have no invalid request to generate.
 CASES = [(op, GenerationMode.POSITIVE) for op in OPERATIONS] + [(op, GenerationMode.NEGATIVE) for op in OPERATIONS
@@ -34,11 +33,10 @@ EXCLUDED = {"POST /v1/analyse": [positive_data_acceptance],
 
 
 @pytest.fixture(scope="module")
-def api_schema():
-    engine = Engine.load(ServiceSettings(auth=False, workers=2))
-    app = create_app(ServiceSettings(tokens=(TOKEN,), workers=2, max_body_bytes=512 * 1024, max_batch=20), engine)
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
-    engine.close()
+def api_schema(service_engine):
+    app = create_app(ServiceSettings(tokens=(TOKEN,), workers=2, max_body_bytes=512 * 1024, max_batch=20),
+                     service_engine)
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 def test_every_operation_is_covered(api_schema):
