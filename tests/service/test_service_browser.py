@@ -73,14 +73,15 @@ def _tab_to(driver, element_id: str, limit: int = 30):
 
 
 def _submitted(driver, action) -> None:
-    """Run ``action`` (a click, a key) that posts the form, and wait until the answer's page has loaded."""
-    from selenium.webdriver.support import expected_conditions as ec
+    """Run ``action`` (a click, a key) that posts the form, and wait until the answer's page has loaded: a mark
+    set on the old document is gone, and the new one is complete (errors while the page changes are waited out)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element("tag name", "html")
+    driver.execute_script("window.__beforeSubmit = true")
     action()
-    WebDriverWait(driver, 30).until(ec.staleness_of(old))
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 30, poll_frequency=0.05, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.__beforeSubmit && document.readyState === 'complete'"))
 
 
 def _no_resource_from_elsewhere(driver, base_url: str) -> None:
