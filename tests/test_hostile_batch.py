@@ -12,16 +12,19 @@ from test_hardening import CASES, _build
 
 ROOT = Path(__file__).resolve().parents[1]
 GiB = 1 << 30
-# The CLI in this process (--workers 1), reporting its own peak resident memory when it exits.
+# The CLI in this process (--workers 1), reporting its own peak resident memory (KiB) when it exits. VmHWM, not
+# ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child of a large pytest process would report the
+# parent's size; VmHWM belongs to the process's own memory since exec.
 MEASURED = """
-import resource, sys
+import sys
 from pathlib import Path
 from samtaleanalyse.cli import main
 peak = Path(sys.argv.pop(1))
 try:
     main()
 finally:
-    peak.write_text(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    peak.write_text(hwm.split()[1])
 """
 
 

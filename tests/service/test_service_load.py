@@ -14,7 +14,6 @@ import signal
 import socket
 import time
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
