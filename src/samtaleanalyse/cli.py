@@ -17,6 +17,7 @@ from .cli_data import data_app
 from .cli_explain import register as register_explain
 from .cli_options import EXIT_NOTHING_READ, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from .cli_progress import ProgressReporter
+from .cli_serve import register as register_serve
 from .conversation import LANGUAGES
 from .errors import ConfigError, InputError, ModelError
 from .ingest import iter_conversations
@@ -224,6 +225,7 @@ def _load_plugins() -> None:
 
 
 register_explain(app)
+register_serve(app)
 _load_plugins()
 
 

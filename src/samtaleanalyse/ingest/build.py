@@ -5,6 +5,7 @@ both parties present) are the same for JSON, CSV, subtitles and speech-to-text o
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -168,6 +169,11 @@ def build_conversation(
         if raw.language is not None and raw.language not in LANGUAGES:
             raise InputError(f"turn language {raw.language!r} at {place} is not one of {', '.join(LANGUAGES)}.",
                              **where, code=E_SCHEMA)
+        for name, value in (("start", raw.start), ("end", raw.end)):
+            # JSON's 1e400 reads as infinity: a time no report or result line can hold.
+            if value is not None and not math.isfinite(value):
+                raise InputError(f"turn time {name!r} at {place} is not a finite number of seconds.", **where,
+                                 code=E_SCHEMA)
         turns.append(Turn(index=len(turns), role=role, text=text, speaker=raw.speaker, start=raw.start,
                           end=raw.end, timestamp=raw.timestamp, language=raw.language))
     if not turns:

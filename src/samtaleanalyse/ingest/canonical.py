@@ -48,7 +48,11 @@ def record_to_conversation(
             value = t.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise InputError(f"turn {pos}: '{name}' must be seconds as a number.", **where, code=E_SCHEMA)
-            times[name] = float(value) if value is not None else None
+            try:
+                times[name] = float(value) if value is not None else None
+            except OverflowError:  # a whole number beyond any float
+                raise InputError(f"turn {pos}: '{name}' is not a finite number of seconds.", **where,
+                                 code=E_SCHEMA) from None
         timestamp = t.get("timestamp")
         if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, (str, int, float))):
             raise InputError(f"turn {pos}: 'timestamp' must be a string or a number.", **where, code=E_SCHEMA)

@@ -135,6 +135,13 @@ def render_conversation_html(record: Mapping[str, Any], *, language: str | None 
     guidance the record was coached with, default the package's; an entry it lacks keeps the
     record's words).
     """
+    return _template().render(**conversation_context(record, language=language, guidance=guidance))
+
+
+def conversation_context(record: Mapping[str, Any], *, language: str | None = None,
+                         guidance: Mapping[str, GuidanceEntry] | None = None) -> dict[str, Any]:
+    """What ``conversation.html.j2`` shows of one record (see ``render_conversation_html``); a page that
+    extends the template (the service's) renders it with this context and its own additions."""
     lang = language or record.get("feedback_language") or record.get("language") or "en"
     page = load_page_texts(lang)
     texts = load_texts(lang)
@@ -179,7 +186,7 @@ def render_conversation_html(record: Mapping[str, Any], *, language: str | None 
         "has_attitudes": any(t.get("attitude") for t in turns),
         "footer": _footer(record, page),
     }
-    return _template().render(**context)
+    return context
 
 
 # ---------------------------------------------------------------- pieces of the page
@@ -389,8 +396,18 @@ def _css() -> str:
     return (HERE / "style.css").read_text(encoding="utf-8")
 
 
+def report_css() -> Markup:
+    """The report's style sheet, for a page that extends the report's template."""
+    return Markup(_css())
+
+
+def template_environment(*first: Path) -> Environment:
+    """The report's Jinja settings; templates in the folders ``first`` are found before the report's own, so a
+    page there can extend ``conversation.html.j2``."""
+    return Environment(loader=FileSystemLoader([*first, HERE / "templates"]), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
 @lru_cache(maxsize=1)
 def _template() -> Template:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return env.get_template("conversation.html.j2")
+    return template_environment().get_template("conversation.html.j2")
