@@ -147,6 +147,17 @@ def test_dask_on_a_local_cluster_gives_the_same_results(batch: tuple[Path, Path]
     assert score_paths([ROOT / "examples"], dasked, spec=ScorerSpec(), engine="dask", workers=2).scored == 0
 
 
+def test_dask_without_its_extra_is_a_usage_error_before_anything_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from samtaleanalyse.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an install without the [dask] extra looks like
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=r"samtaleanalyse\[dask\]"):
+        score_paths([ROOT / "examples"], out, spec=ScorerSpec(no_model=True), engine="dask", workers=2)
+    assert not out.exists()
+
+
 def test_a_scored_batch_looks_right_in_a_browser(batch: tuple[Path, Path]) -> None:
     """What a person sees in the pages the batch wrote: highlighted words, charts with a size, no personal data."""
     from tests.browser import requires_chromium, screenshot, start_chromium

@@ -56,6 +56,8 @@ def score_paths(
         raise ConfigError("scoring with several workers needs a ScorerSpec (workers build their own model).")
     if engine not in ("local", "dask"):
         raise ConfigError(f"unknown engine {engine!r}.", hint="use local or dask.")
+    if engine == "dask":
+        _require_distributed()
     summary = BatchSummary(settings=scorer.settings)
     progress = on_progress or (lambda event, n: None)
     started = time.monotonic()
@@ -205,3 +207,12 @@ def _batched(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict
 def _most_common(values: Iterable[str | None]) -> str | None:
     counts = Counter(v for v in values if v in LANGUAGES)
     return counts.most_common(1)[0][0] if counts else None
+
+
+def _require_distributed() -> None:
+    """Checked before anything is read or written, so a missing extra is a usage error, not an E900 mid-run."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"--engine dask needs Dask's distributed scheduler ({exc}).",
+                          hint="pip install 'samtaleanalyse[dask]', or use --engine local.") from exc
