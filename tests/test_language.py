@@ -48,3 +48,13 @@ def test_given_turn_language_wins():
         {"index": 1, "speaker": "agent", "text": "Hej, hvad er ordrenummeret?"}]})
     result = identify(conv)
     assert result.turns[0].language == "nb" and result.turns[1].language == "da"
+
+
+@pytest.mark.parametrize("line", (DATA / "short_chats.jsonl").read_text(encoding="utf-8").splitlines())
+def test_short_chats_are_coached_in_the_language_they_are_written_in(line: str) -> None:
+    """A few short agent words cannot tell bokmål from Danish: the customer's turns then count too; an agent
+    who writes more keeps their own language, also against a customer writing English."""
+    data = json.loads(line)
+    conv = Conversation.from_dict({"id": "c", "turns": [
+        {"index": i, "speaker": role, "text": text} for i, (role, text) in enumerate(data["turns"])]})
+    assert identify(conv).language == data["language"], data["turns"]

@@ -20,6 +20,9 @@ Distribution = Mapping[str, float]
 _FLOOR = 1e-4
 _OWN_EVIDENCE_WORDS = 8
 _OWN_EVIDENCE_PROB = 0.75
+# The agent's turns alone decide the conversation's language from this many words on.
+_AGENT_CLEAR_WORDS = 8
+_CUSTOMER_WEIGHT = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +70,24 @@ def _pool(dists: Iterable[tuple[Distribution, float]]) -> dict[str, float]:
     return {k: v / total for k, v in exp.items()}
 
 
+def _conversation_language(scored: Sequence[Turn], by_turn: Mapping[int, Distribution]) -> str:
+    """The agent's language where the agent's own words settle it, else that of all turns together.
+
+    Short agent turns ("Det forstår jeg. La meg se.", "Klokka ti.") cannot tell bokmål from Danish or
+    nynorsk, and short bokmål chats were coached in Danish; the customer usually writes the same language, so
+    below ``_AGENT_CLEAR_WORDS`` agent words their turns join in (at half weight: the agent's language is the
+    one coached). An agent who writes more keeps their own language, also when the customer writes another
+    (a confidence threshold instead moved a Swedish agent who switched to English to English).
+    """
+    agent = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == "agent"]
+    if agent and sum(len(t.text.split()) for t in scored if t.role == "agent") >= _AGENT_CLEAR_WORDS:
+        pooled = _pool(agent)
+        return max(pooled, key=lambda k: pooled[k])
+    others = [(by_turn[t.index], _CUSTOMER_WEIGHT * _weight(t.text)) for t in scored if t.role != "agent"]
+    pooled = _pool(agent + others)
+    return max(pooled, key=lambda k: pooled[k])
+
+
 @dataclass(frozen=True)
 class LanguageDecision:
     language: str
@@ -76,8 +97,8 @@ class LanguageDecision:
 def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[LanguageDecision], str]:
     """Per-turn languages and the conversation's language.
 
-    The conversation's language is the agent's (it is the language the agent is coached in),
-    else that of all turns together.
+    The conversation's language is the agent's (it is the language the agent is coached in) where the
+    agent's turns settle it, else that of all turns together.
     """
     scored = [t for t in turns if t.role != "system"]
     dists = turn_distributions([t.text for t in scored])
@@ -86,12 +107,7 @@ def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[Langua
     for role in ("customer", "agent"):
         pairs = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == role]
         speaker_prior[role] = _pool(pairs) if pairs else {c: 1 / len(LANGUAGES) for c in LANGUAGES}
-    if given:
-        conv_lang = given
-    else:
-        agent_pairs = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == "agent"]
-        pooled = _pool(agent_pairs or [(d, _weight(t.text)) for t, d in zip(scored, dists)])
-        conv_lang = max(pooled, key=lambda k: pooled[k])
+    conv_lang = given or _conversation_language(scored, by_turn)
     decisions: list[LanguageDecision] = []
     for t in turns:
         if t.language:
