@@ -70,7 +70,8 @@ def _pool(dists: Iterable[tuple[Distribution, float]]) -> dict[str, float]:
     return {k: v / total for k, v in exp.items()}
 
 
-def _conversation_language(scored: Sequence[Turn], by_turn: Mapping[int, Distribution]) -> str:
+def _conversation_language(scored: Sequence[Turn], by_turn: Mapping[int, Distribution],
+                           agent_prior: Distribution) -> str:
     """The agent's language where the agent's own words settle it, else that of all turns together.
 
     Short agent turns ("Det forstår jeg. La meg se.", "Klokka ti.") cannot tell bokmål from Danish or
@@ -78,11 +79,11 @@ def _conversation_language(scored: Sequence[Turn], by_turn: Mapping[int, Distrib
     below ``_AGENT_CLEAR_WORDS`` agent words their turns join in (at half weight: the agent's language is the
     one coached). An agent who writes more keeps their own language, also when the customer writes another
     (a confidence threshold instead moved a Swedish agent who switched to English to English).
+    ``agent_prior``: the agent's turns pooled already (the speaker prior of :func:`decide`).
     """
+    if sum(len(t.text.split()) for t in scored if t.role == "agent") >= _AGENT_CLEAR_WORDS:
+        return max(agent_prior, key=lambda k: agent_prior[k])
     agent = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == "agent"]
-    if agent and sum(len(t.text.split()) for t in scored if t.role == "agent") >= _AGENT_CLEAR_WORDS:
-        pooled = _pool(agent)
-        return max(pooled, key=lambda k: pooled[k])
     others = [(by_turn[t.index], _CUSTOMER_WEIGHT * _weight(t.text)) for t in scored if t.role != "agent"]
     pooled = _pool(agent + others)
     return max(pooled, key=lambda k: pooled[k])
@@ -107,7 +108,7 @@ def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[Langua
     for role in ("customer", "agent"):
         pairs = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == role]
         speaker_prior[role] = _pool(pairs) if pairs else {c: 1 / len(LANGUAGES) for c in LANGUAGES}
-    conv_lang = given or _conversation_language(scored, by_turn)
+    conv_lang = given or _conversation_language(scored, by_turn, speaker_prior["agent"])
     decisions: list[LanguageDecision] = []
     for t in turns:
         if t.language:
