@@ -222,12 +222,19 @@ def test_parallel_and_contrast_sets(measured):
     results, _ = measured
     par = results["parallel"]
     assert par["languages"] == ["nb", "nn", "da", "sv", "en"]
-    assert par["rows"]["all"]["findings_agree"] == 0.5          # the nynorsk apology is missed in par-901
-    assert par["rows"]["all"]["nn_with_majority"] == 0.5 and par["rows"]["all"]["nb_with_majority"] == 1.0
+    # par-901 (chat): the nynorsk apology is missed; par-902 and the e-mail thread eml-901 agree
+    assert par["rows"]["all"]["n"] == 3 and par["rows"]["all"]["findings_agree"] == pytest.approx(2 / 3, abs=1e-3)
+    assert par["rows"]["all"]["nn_with_majority"] == pytest.approx(2 / 3, abs=1e-3)
+    assert par["rows"]["all"]["nb_with_majority"] == 1.0
     assert par["rows"]["chat"]["findings_agree"] == 0.0 and par["rows"]["email"]["findings_agree"] == 1.0
     assert [d["id"] for d in par["disagreements"]] == ["par-901"]
-    con = results["contrast"]["per_type"]["link_fix_vs_background"]
-    assert con["all"] == 0.5 and con["en"] == 0.5 and con["pairs_both_right"] == 0.0
+    con = results["contrast"]["per_type"]
+    # a link is always a solution: the background link is wrong
+    assert con["link_fix_vs_background"]["all"] == 0.5 and con["link_fix_vs_background"]["en"] == 0.5
+    assert con["link_fix_vs_background"]["pairs_both_right"] == 0.0
+    # attitude pairs compare the attitude itself: sincere praise without "!!" comes out neutral, not loyal
+    assert con["sarcasm_vs_sincere"]["all"] == 0.5 and con["sarcasm_vs_sincere"]["exact"] == 0.5
+    assert results["contrast"]["wrong"] == ["con-901-enb", "con-902-enb"]
 
 
 def test_report_files(measured, tmp_path):

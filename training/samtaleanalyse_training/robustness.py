@@ -275,8 +275,9 @@ def contrast_info(conv: LabelledConversation) -> dict[str, Any]:
 
 def contrast_item_right(conv: LabelledConversation, outcome: Outcome) -> tuple[bool, bool]:
     """(contrast right, exact right) for one item. The contrast is right when, on the item's turn (every
-    labelled turn if it names none), each label in ``differs`` is predicted exactly where gold has it (all
-    labels, where it names none); exact: the turn's whole label set is the gold one."""
+    labelled turn if it names none), what the pair differs in is predicted as gold has it: the attitude
+    (``differs: ["attitude"]``), or each named behaviour present exactly where gold has it; an invariance
+    pair (``differs: []``) needs the turn's whole gold label set. Exact: the whole label set is gold."""
     info = contrast_info(conv)
     preds = {p.turn_index: set(p.labels) for p in outcome.predictions}
     turns = [lt for lt in conv.turns if lt.turn.role != "system"
@@ -287,8 +288,11 @@ def contrast_item_right(conv: LabelledConversation, outcome: Outcome) -> tuple[b
         gold = {lt.attitude} if lt.turn.role == "customer" else set(lt.behaviours)
         pred = preds.get(lt.turn.index, set())
         exact &= pred == gold
-        labels = info["differs"] or (ATTITUDES if lt.turn.role == "customer" else BEHAVIOURS)
-        contrast &= all((l in pred) == (l in gold) for l in labels)
+        differs = [l for l in (info["differs"] or []) if l != "attitude"]
+        if lt.turn.role == "customer" or not differs:
+            contrast &= pred == gold
+        else:
+            contrast &= all((l in pred) == (l in gold) for l in differs)
     return contrast, exact
 
 
@@ -341,7 +345,8 @@ def robustness(classifier: Any, corpus: Path, eval_dir: Path, split: str = "test
     results["invariance"] = invariance(classifier, convs, base, swaps, coach)
     results["calibration"] = calibration(convs, recs, bins)
     results["uncertain"] = uncertain_flag(convs, recs)
-    parallel = load_eval(eval_dir / "parallel")
+    # the e-mail threads are parallel too (the same three threads in each language, grouped by parallel_id)
+    parallel = load_eval(eval_dir / "parallel") + load_eval(eval_dir / "email")
     if parallel:
         progress(f"parallel set: {len(parallel)} conversations")
         results["parallel"] = parallel_consistency(classifier, parallel, coach)
