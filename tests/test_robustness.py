@@ -252,3 +252,13 @@ def test_robustness_command_help():
     proc = subprocess.run([sys.executable, "-m", "samtaleanalyse.cli", "robustness", "--help"], capture_output=True,
                           text=True, cwd=ROOT)
     assert proc.returncode == 0 and "--eval-dir" in proc.stdout
+
+
+def test_name_swap_reaches_speaker_labels():
+    conv = parse_record({"id": "s-1", "language": "nb", "channel": "chat", "domain": "x", "turns": [
+        {"speaker": "agent", "text": "Hei, Kari her.", "behaviours": []}]}, "case", 1)
+    from dataclasses import replace as dc_replace
+    conv = dc_replace(conv, turns=(dc_replace(conv.turns[0], turn=dc_replace(conv.turns[0].turn, speaker="Agent Kari")),))
+    out = apply_swap(conv, "names:immigrant_male").turns[0].turn
+    new = out.text.split()[1]
+    assert new in names_table()["groups"]["nb"]["immigrant_male"] and out.speaker == f"Agent {new}"

@@ -181,9 +181,13 @@ def _mapping_rules(mapping: Mapping[str, str], any_case: bool) -> Callable[[str]
     return lambda text: pattern.sub(sub, text)
 
 
-def _with_texts(conv: LabelledConversation, fn: Callable[[str], str], language: str | None = None
-                ) -> LabelledConversation:
-    turns = tuple(replace(lt, turn=replace(lt.turn, text=fn(lt.turn.text))) for lt in conv.turns)
+def _with_texts(conv: LabelledConversation, fn: Callable[[str], str], language: str | None = None,
+                speakers: bool = False) -> LabelledConversation:
+    """``conv`` with ``fn`` applied to every turn's text (and with ``speakers`` to its speaker label too,
+    "Agent Kari" in an export)."""
+    turns = tuple(replace(lt, turn=replace(lt.turn, text=fn(lt.turn.text),
+                                           speaker=fn(lt.turn.speaker) if speakers else lt.turn.speaker))
+                  for lt in conv.turns)
     return replace(conv, turns=turns, language=language or conv.language)
 
 
@@ -192,9 +196,12 @@ def _seed(conv: LabelledConversation) -> int:
 
 
 def swap_names(conv: LabelledConversation, group: str) -> LabelledConversation:
-    found = find_names([lt.turn.text for lt in conv.turns], lower_too=conv.channel == "call")
+    """Every known first name in the speaker labels and texts by one of ``group``, the same name for the same
+    person throughout."""
+    found = find_names([lt.turn.speaker for lt in conv.turns] + [lt.turn.text for lt in conv.turns],
+                       lower_too=conv.channel == "call")
     mapping = name_mapping(found, conv.language, group, _seed(conv))
-    return _with_texts(conv, _mapping_rules(mapping, any_case=conv.channel == "call"))
+    return _with_texts(conv, _mapping_rules(mapping, any_case=conv.channel == "call"), speakers=True)
 
 
 def swap_companies(conv: LabelledConversation) -> LabelledConversation:
@@ -227,4 +234,4 @@ def apply_swap(conv: LabelledConversation, swap: str) -> LabelledConversation:
         out = swap_nb_to_nn(conv)
     else:
         out = swap_register(conv, arg)
-    return conv if out.turns == conv.turns else out
+    return conv if out.turns == conv.turns and out.language == conv.language else out
