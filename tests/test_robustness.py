@@ -196,6 +196,8 @@ def test_invariance_finds_the_planted_name_bias(measured):
     assert biased["nb"]["findings_flip"] == 1.0 and biased["en"]["findings_flip"] == 0.0
     assert biased["call"]["findings_flip"] == 0.0 and biased["email"]["findings_flip"] == 1.0
     assert {f["id"] for f in inv["names:immigrant_female"]["flipped"]} == {"fx-nb-001", "fx-sv-003"}
+    assert inv["names:immigrant_female"]["findings_flips_without_label_change"] == 0  # the attitude changed
+    assert inv["names:immigrant_female"]["codes"] and not inv["names:local_male"]["codes"]
     assert inv["nb_to_nn"]["rows"]["all"]["n"] == 1 and inv["company"]["rows"]["all"]["n"] == 1
 
 
@@ -235,6 +237,7 @@ def test_parallel_and_contrast_sets(measured):
     # attitude pairs compare the attitude itself: sincere praise without "!!" comes out neutral, not loyal
     assert con["sarcasm_vs_sincere"]["all"] == 0.5 and con["sarcasm_vs_sincere"]["exact"] == 0.5
     assert results["contrast"]["wrong"] == ["con-901-enb", "con-902-enb"]
+    assert 0 <= results["contrast"]["rows"]["all"]["findings"] <= 1
 
 
 def test_report_files(measured, tmp_path):

@@ -141,6 +141,9 @@ def register(app: typer.Typer) -> None:
         classifier = load_classifier(model, num_threads=2)
         results, svg = run(classifier, corpus, eval_dir, split=split, bins=bins, swaps=swap or SWAP_TYPES,
                            model_name=model.name, limit=limit, progress=lambda s: typer.echo(s, err=True))
+        results["command"] = "samtaleanalyse robustness " + " ".join(
+            [f"--model {model}", f"--split {split}", f"--eval-dir {eval_dir}", f"--bins {bins}"]
+            + [f"--swap {s}" for s in swap] + ([f"--limit {limit}"] if limit else []))
         for path in write_report(results, svg, out):
             typer.echo(f"wrote {path}")
         inv = results["invariance"]

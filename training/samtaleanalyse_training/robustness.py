@@ -26,6 +26,7 @@ from samtaleanalyse.classify.predict import TurnPrediction
 from samtaleanalyse.coaching import Coach
 from samtaleanalyse.conversation import CHANNELS, LANGUAGES
 from samtaleanalyse.corpus import load_corpus
+from samtaleanalyse.corpus.findings import gold_findings
 from samtaleanalyse.corpus.model import LabelledConversation
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 from samtaleanalyse.pipeline import analyse
@@ -105,7 +106,12 @@ def invariance(classifier: Any, convs: Sequence[LabelledConversation], base: Seq
             rows[name] = {"n": len(sub), "findings_flip": _share(sum(r["findings_flip"] for r in sub), len(sub)),
                           "score_flip": _share(sum(r["score_flip"] for r in sub), len(sub)),
                           "turn_flip": _share(sum(r["turn_flips"] for r in sub), turns), "turns": turns}
-        out[swap] = {"rows": rows, "flipped": [r for r in per_conv if r["findings_flip"] or r["score_flip"]]}
+        flips = [r for r in per_conv if r["findings_flip"]]
+        codes = Counter(c for r in flips for c in r["gained"] + r["lost"])
+        out[swap] = {"rows": rows, "flipped": [r for r in per_conv if r["findings_flip"] or r["score_flip"]],
+                     # a finding can cross its rule's min_confidence without any turn label changing
+                     "findings_flips_without_label_change": sum(r["turn_flips"] == 0 for r in flips),
+                     "codes": dict(codes.most_common())}
     return out
 
 
@@ -306,7 +312,8 @@ def contrast_accuracy(classifier: Any, convs: Sequence[LabelledConversation],
         info = contrast_info(c)
         right, exact = contrast_item_right(c, o)
         results.append({"type": str(info["type"] or "untyped"), "language": c.language, "channel": c.channel,
-                        "right": right, "exact": exact, "pair": info["pair"], "id": c.id})
+                        "right": right, "exact": exact, "pair": info["pair"], "id": c.id,
+                        "findings": o.findings == set(gold_findings(c))})
     table: dict[str, dict[str, Any]] = {}
     for t in sorted({r["type"] for r in results}):
         sub = [r for r in results if r["type"] == t]
@@ -316,6 +323,7 @@ def contrast_accuracy(classifier: Any, convs: Sequence[LabelledConversation],
                 pairs[r["pair"]].append(r["right"])
         table[t] = {"n": len(sub), "all": _share(sum(r["right"] for r in sub), len(sub)),
                     "exact": _share(sum(r["exact"] for r in sub), len(sub)),
+                    "findings": _share(sum(r["findings"] for r in sub), len(sub)),
                     "pairs_both_right": _share(sum(all(v) for v in pairs.values() if len(v) > 1),
                                                sum(len(v) > 1 for v in pairs.values()))}
         for lang in LANGUAGES:
@@ -323,7 +331,8 @@ def contrast_accuracy(classifier: Any, convs: Sequence[LabelledConversation],
             if s:
                 table[t][lang] = _share(sum(r["right"] for r in s), len(s))
     rows = {name: {"n": len(idx), "accuracy": _share(sum(results[i]["right"] for i in idx), len(idx)),
-                   "exact": _share(sum(results[i]["exact"] for i in idx), len(idx))}
+                   "exact": _share(sum(results[i]["exact"] for i in idx), len(idx)),
+                   "findings": _share(sum(results[i]["findings"] for i in idx), len(idx))}
             for name, idx in groups(convs).items()}
     return {"per_type": table, "rows": rows, "wrong": [r["id"] for r in results if not r["right"]]}
 
@@ -384,7 +393,8 @@ def markdown(results: dict[str, Any], svg_name: str = "robustness_reliability.sv
     """The report: one table per measurement, with a column per language and per channel."""
     lines = [f"# Robustness, fairness and calibration: {results.get('model') or 'model'}", "",
              f"Corpus {results['split']} split, {results['conversations']} conversations. Written by "
-             "`samtaleanalyse robustness` (training/samtaleanalyse_training/robustness.py). Columns: all, then "
+             f"`{results.get('command') or 'samtaleanalyse robustness'}` "
+             "(training/samtaleanalyse_training/robustness.py). Columns: all, then "
              "each language, then each channel; a blank cell has no conversation the measurement applies to.", ""]
     inv = results["invariance"]
     lines += ["## 1. Counterfactual invariance", "",
@@ -403,6 +413,13 @@ def markdown(results: dict[str, Any], svg_name: str = "robustness_reliability.sv
     lines += _wide("swap", {s: v["rows"] for s, v in inv.items()}, lambda r: _pct(r["score_flip"]))
     lines += ["", "Share of classified turns whose labels change:", ""]
     lines += _wide("swap", {s: v["rows"] for s, v in inv.items()}, lambda r: f"{_pct(r['turn_flip'])}")
+    lines += ["", "Finding codes that flip most often, and how many findings flips came without any turn label "
+              "changing (a finding's confidence crossed its rule's `min_confidence`):", "",
+              "| swap | findings flips | without a label change | codes (gained or lost) |", "|---|---:|---:|---|"]
+    for s_, v in inv.items():
+        n_flips = sum(1 for f in v["flipped"] if f["findings_flip"])
+        codes = ", ".join(f"{c} {n}" for c, n in list(v.get("codes", {}).items())[:5])
+        lines.append(f"| {s_} | {n_flips} | {v.get('findings_flips_without_label_change', '–')} | {codes or '–'} |")
     flipped = [(s, f) for s, v in inv.items() for f in v["flipped"]]
     if flipped:
         lines += ["", "Conversations whose findings or score changed (findings gained / lost, score):", ""]
@@ -462,15 +479,18 @@ def markdown(results: dict[str, Any], svg_name: str = "robustness_reliability.sv
     if con:
         lines += ["", "Contrast sets: minimal pairs that differ in one thing. An item is right when, on its turn, each "
                   "label the pair differs in is predicted exactly where the gold labels have it; 'exact': the turn's "
-                  "whole label set is gold; 'pairs': both items of a pair right.", ""]
+                  "whole label set is gold; 'findings as gold': the findings the agent is told are those of the gold labels; "
+                  "'pairs': both items of a pair right.", ""]
         lines += _wide("type", {t: {k: v for k, v in r.items() if k in ("all", *LANGUAGES)}
                                 for t, r in con["per_type"].items()}, _pct)
-        lines += ["", "| type | items | right | exact | pairs both right |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {t} | {r['n']} | {_pct(r['all'])} | {_pct(r['exact'])} | {_pct(r['pairs_both_right'])} |"
-                  for t, r in con["per_type"].items()]
+        lines += ["", "| type | items | right | exact | findings as gold | pairs both right |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {t} | {r['n']} | {_pct(r['all'])} | {_pct(r['exact'])} | {_pct(r['findings'])} | "
+                  f"{_pct(r['pairs_both_right'])} |" for t, r in con["per_type"].items()]
         lines += [""] + _wide("items", {"n": {k: v["n"] for k, v in con["rows"].items()},
                                         "right": {k: v["accuracy"] for k, v in con["rows"].items()},
-                                        "exact": {k: v["exact"] for k, v in con["rows"].items()}},
+                                        "exact": {k: v["exact"] for k, v in con["rows"].items()},
+                                        "findings as gold": {k: v["findings"] for k, v in con["rows"].items()}},
                               lambda v: str(v) if isinstance(v, int) else _pct(v))
     else:
         lines += ["", "No contrast sets found (--eval-dir/contrast/*.jsonl)."]
