@@ -126,6 +126,10 @@ def build_contrast(src: Path) -> dict[str, list[dict]]:
                                     "type": ctype, "turn": vi, "differs": differs, **extra},
                        "turns": turns}
                 out[lang].append(_with_findings(rec))
+            rec_a, rec_b = out[lang][-2], out[lang][-1]
+            # which conversation-level findings the one changed turn moves (for reading results; not a label)
+            moved = sorted(set(rec_a["findings"]) ^ set(rec_b["findings"]))
+            rec_a["contrast"]["findings_differ"] = rec_b["contrast"]["findings_differ"] = moved
     return out
 
 
