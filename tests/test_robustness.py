@@ -265,3 +265,12 @@ def test_name_swap_reaches_speaker_labels():
     out = apply_swap(conv, "names:immigrant_male").turns[0].turn
     new = out.text.split()[1]
     assert new in names_table()["groups"]["nb"]["immigrant_male"] and out.speaker == f"Agent {new}"
+
+
+def test_wilson_interval():
+    from samtaleanalyse_training.robustness import wilson
+    lo, hi = wilson(0.0, 15)
+    assert lo == 0.0 and 0.20 < hi < 0.21          # 0 of 15 flips: up to about 20 % is still possible
+    lo, hi = wilson(0.5, 100)
+    assert lo == pytest.approx(0.404, abs=1e-3) and hi == pytest.approx(0.596, abs=1e-3)
+    assert wilson(None, 3) is None and wilson(0.5, 0) is None
