@@ -215,8 +215,9 @@ def test_calibration_and_uncertain_flag(measured):
     assert unc["all"]["turns"] == 9 and unc["all"]["error_rate"] == pytest.approx(1 / 9, abs=1e-3)
     assert unc["all"]["review_rate"] == pytest.approx(1 / 9, abs=1e-3)
     assert unc["all"]["wrong_caught"] == 0.0 and unc["all"]["flagged_wrong"] == 0.0
-    assert results["uncertain"]["rows"]["call"]["behaviours"] == {"turns": 2, "review_rate": 0.5, "error_rate": 0.5, "wrong_caught": 0.0,
-                                         "flagged_wrong": 0.0}
+    assert results["uncertain"]["rows"]["call"]["behaviours"] == {
+        "turns": 2, "review_rate": 0.5, "error_rate": 0.5, "wrong_caught": 0.0, "lift_over_random": 0.0,
+        "flagged_wrong": 0.0}
     assert ET.fromstring(svg).tag.endswith("svg")
 
 
@@ -274,3 +275,13 @@ def test_wilson_interval():
     lo, hi = wilson(0.5, 100)
     assert lo == pytest.approx(0.404, abs=1e-3) and hi == pytest.approx(0.596, abs=1e-3)
     assert wilson(None, 3) is None and wilson(0.5, 0) is None
+
+
+def test_summary_and_lift(measured):
+    from samtaleanalyse_training.robustness import markdown
+    results, _ = measured
+    assert results["uncertain"]["rows"]["all"]["all"]["lift_over_random"] == 0.0  # the one wrong turn is not flagged
+    md = markdown(results)
+    assert "| findings flip, names:local_male (n=3) | 0.0 % (0–56 %) | <= 1.0 % (met on this sample; too few" in md
+    assert "| findings flip, names:immigrant_female (n=3) | 66.7 %" in md and "(not met)" in md
+    assert "| all: lift over random | 0.00 |" in md

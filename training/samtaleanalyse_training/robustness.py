@@ -205,10 +205,13 @@ def uncertain_flag(convs: Sequence[LabelledConversation], recs: Sequence[TurnRec
             sub = [r for r in recs if r.conv in keep and (task == "all" or r.task == task)]
             wrong = [r for r in sub if r.wrong]
             flagged = [r for r in sub if r.uncertain]
-            row[task] = {"turns": len(sub), "review_rate": _share(len(flagged), len(sub)),
-                         "error_rate": _share(len(wrong), len(sub)),
-                         "wrong_caught": _share(sum(r.uncertain for r in wrong), len(wrong)),
-                         "flagged_wrong": _share(sum(r.wrong for r in flagged), len(flagged))}
+            caught = _share(sum(r.uncertain for r in wrong), len(wrong))
+            review = _share(len(flagged), len(sub))
+            row[task] = {"turns": len(sub), "review_rate": review,
+                         "error_rate": _share(len(wrong), len(sub)), "wrong_caught": caught,
+                         "flagged_wrong": _share(sum(r.wrong for r in flagged), len(flagged)),
+                         # flagging the same share of turns at random would catch that share of the wrong ones
+                         "lift_over_random": round(caught / review, 2) if caught is not None and review else None}
         rows[name] = row
     return {"rows": rows}
 
@@ -412,7 +415,9 @@ def _summary(results: dict[str, Any]) -> list[str]:
     for swap, v in results["invariance"].items():
         r = v["rows"].get("all", {})
         if r.get("n"):
-            ok = "met" if (r["findings_flip"] or 0) <= flip else "not met"
+            w = wilson(r["findings_flip"], r["n"])
+            ok = ("not met" if (r["findings_flip"] or 0) > flip
+                  else "met" if w and w[1] <= flip else "met on this sample; too few conversations to show it")
             out.append(f"| findings flip, {swap} (n={r['n']}) | {_pct(r['findings_flip'])}{_ci(r['findings_flip'], r['n'])} | "
                        f"<= {_pct(flip)} ({ok}) |")
     cal = results["calibration"]["rows"]["all"]
@@ -487,14 +492,17 @@ def markdown(results: dict[str, Any], svg_name: str = "robustness_reliability.sv
               "Review rate: the share of classified turns the model flags as uncertain (a person would check "
               "them). Wrong caught: the share of wrongly labelled turns (attitude not the gold one, or the set of "
               "behaviours not exactly the gold set) that are among the flagged ones. Flagged wrong: the share of "
-              "flagged turns that are wrong.", ""]
+              "flagged turns that are wrong. Lift over random: wrong caught / review rate (flagging the same share "
+              "of turns at random scores 1).", ""]
     unc = results["uncertain"]["rows"]
-    measures = {}
+    measures, lifts = {}, {}
     for task in ("all", "attitude", "behaviours"):
         for key, label in (("turns", "turns"), ("error_rate", "error rate"), ("review_rate", "review rate"),
                            ("wrong_caught", "wrong caught"), ("flagged_wrong", "flagged wrong")):
             measures[f"{task}: {label}"] = {k: v[task][key] for k, v in unc.items()}
+        lifts[f"{task}: lift over random"] = {k: v[task].get("lift_over_random") for k, v in unc.items()}
     lines += _wide("turns", measures, lambda v: str(v) if isinstance(v, int) else _pct(v))
+    lines += [""] + _wide("ratio", lifts, lambda v: "–" if v is None else f"{v:.2f}")
     lines += ["", "## 4. Cross-language consistency and contrast sets", ""]
     par = results.get("parallel")
     if par:
