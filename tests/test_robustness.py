@@ -285,3 +285,21 @@ def test_summary_and_lift(measured):
     assert "| findings flip, names:local_male (n=3) | 0.0 % (0–56 %) | <= 1.0 % (met on this sample; too few" in md
     assert "| findings flip, names:immigrant_female (n=3) | 66.7 %" in md and "(not met)" in md
     assert "| all: lift over random | 0.00 |" in md
+
+
+def test_save_to_model_puts_the_figures_in_the_card(measured, tmp_path):
+    """--save: metadata.json gets the headline figures and the card a robustness section with the diagram."""
+    import shutil
+
+    from samtaleanalyse_training.robustness import save_to_model
+
+    model = tmp_path / "m"
+    model.mkdir()
+    shutil.copy(ROOT / "models" / "turns-e5-qat" / "metadata.json", model / "metadata.json")
+    results, _ = measured
+    save_to_model(results, model, "../robustness_reliability.svg")
+    meta = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["robustness"]["flips"]["names:immigrant_female"]["findings_flip"] == pytest.approx(2 / 3, abs=1e-3)
+    card = (model / "README.md").read_text(encoding="utf-8")
+    assert "## Robustness and calibration" in card and "![Reliability diagram](../robustness_reliability.svg)" in card
+    assert "| names:immigrant_female | 3 | 66.7 % |" in card and "## Fine-tuning" in card

@@ -3,6 +3,7 @@ the package never imports training code."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -127,7 +128,8 @@ def register(app: typer.Typer) -> None:
                                             help="Folder for robustness.md, robustness.json and robustness_reliability.svg."),
                    bins: int = typer.Option(10, "--bins", help="Equal-width bins of the calibration error and diagram."),
                    swap: list[str] = typer.Option([], "--swap", help="Only these swap types (default: all)."),
-                   limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations of the split (smoke runs).")) -> None:
+                   limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations of the split (smoke runs)."),
+                   save: bool = typer.Option(False, "--save", help="Store the headline figures in the model's metadata and card.")) -> None:
         """Counterfactual invariance (names, companies, nb->nn, register), calibration (ECE, reliability
         diagram), what the uncertain flag catches, cross-language agreement and contrast-set accuracy."""
         from samtaleanalyse.classify.loading import load_classifier
@@ -144,8 +146,19 @@ def register(app: typer.Typer) -> None:
         results["command"] = "samtaleanalyse robustness " + " ".join(
             [f"--model {model}", f"--split {split}", f"--eval-dir {eval_dir}", f"--bins {bins}"]
             + [f"--swap {s}" for s in swap] + ([f"--limit {limit}"] if limit else []))
-        for path in write_report(results, svg, out):
+        paths = write_report(results, svg, out)
+        for path in paths:
             typer.echo(f"wrote {path}")
+        if save:
+            from .robustness import save_to_model
+
+            svg_path = paths[-1].resolve()
+            try:  # the card links the diagram relative to the model folder
+                link = os.path.relpath(svg_path, model.resolve())
+            except ValueError:
+                link = str(svg_path)
+            save_to_model(results, model, link)
+            typer.echo(f"stored in {model / 'metadata.json'} and {model / 'README.md'}")
         inv = results["invariance"]
         typer.echo("findings flip: " + ", ".join(f"{s} {100 * (v['rows']['all']['findings_flip'] or 0):.1f} %"
                                                  for s, v in inv.items() if v["rows"]))

@@ -546,6 +546,39 @@ def markdown(results: dict[str, Any], svg_name: str = "robustness_reliability.sv
     return "\n".join(lines) + "\n"
 
 
+def card_summary(results: dict[str, Any], diagram_path: str = "") -> dict[str, Any]:
+    """The figures a model card shows (``metadata.json["robustness"]``; card.py renders them)."""
+    out: dict[str, Any] = {"split": results["split"], "conversations": results["conversations"],
+                           "command": results.get("command", ""), "diagram": diagram_path,
+                           "flips": {s: v["rows"]["all"] for s, v in results["invariance"].items() if v["rows"]}}
+    cal = results["calibration"]["rows"]["all"]
+    out["ece"] = {"bins": results["calibration"]["bins"], "attitude": cal.get("attitude_ece"),
+                  "behaviours": cal.get("behaviours_ece")}
+    unc = results["uncertain"]["rows"]["all"]["all"]
+    out["uncertain"] = {k: unc[k] for k in ("review_rate", "wrong_caught", "lift_over_random", "error_rate")}
+    if "parallel" in results:
+        out["parallel_agreement"] = {"n": results["parallel"]["rows"]["all"]["n"],
+                                     "findings_agree": results["parallel"]["rows"]["all"]["findings_agree"]}
+    if "contrast" in results:
+        out["contrast"] = results["contrast"]["rows"]["all"]
+    return out
+
+
+def save_to_model(results: dict[str, Any], model: Path, diagram_path: str) -> None:
+    """Store :func:`card_summary` in the model's metadata and rewrite its card."""
+    from .card import model_card
+
+    meta = json.loads((model / "metadata.json").read_text(encoding="utf-8"))
+    meta["robustness"] = card_summary(results, diagram_path)
+    (model / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    card = model_card(meta)
+    if meta.get("finetune"):  # a fine-tuned model's card has its encoder line and fine-tuning section
+        from .finetune.export import card as finetune_card
+
+        card = finetune_card(meta, card)
+    (model / "README.md").write_text(card, encoding="utf-8")
+
+
 def write_report(results: dict[str, Any], svg: str, out_dir: Path, stem: str = "robustness") -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     svg_path = out_dir / f"{stem}_reliability.svg"
