@@ -94,6 +94,37 @@ def _weaknesses(meta: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _robustness_lines(rob: Mapping[str, Any] | None) -> list[str]:
+    """The card's robustness and calibration section, from ``samtaleanalyse robustness --save``."""
+    if not rob:
+        return []
+
+    def pct(v: Any) -> str:
+        return "–" if v is None else f"{100 * v:.1f} %"
+
+    ece, unc = rob.get("ece", {}), rob.get("uncertain", {})
+    lines = ["## Robustness and calibration", "",
+             f"Corpus {rob.get('split')} split ({rob.get('conversations')} conversations), `{rob.get('command')}`; "
+             "per language and channel in benchmarks/results/robustness.md. Findings flip: the share of the "
+             "conversations a swap changed whose findings change (target under 1 %).", "",
+             "| swap | conversations | findings flip | score flip | turn-label flip |", "|---|---|---|---|---|"]
+    lines += [f"| {s} | {r.get('n')} | {pct(r.get('findings_flip'))} | {pct(r.get('score_flip'))} | "
+              f"{pct(r.get('turn_flip'))} |" for s, r in rob.get("flips", {}).items()]
+    lines += ["", f"Expected calibration error ({ece.get('bins')} equal-width bins): attitude {ece.get('attitude')}, "
+              f"behaviours {ece.get('behaviours')}. The `uncertain` flag sends {pct(unc.get('review_rate'))} of turns "
+              f"to review and catches {pct(unc.get('wrong_caught'))} of the wrong labels "
+              f"({unc.get('lift_over_random')} times random review)."]
+    if rob.get("parallel_agreement"):
+        p = rob["parallel_agreement"]
+        lines.append(f"Parallel set: findings agree across the five languages for {pct(p.get('findings_agree'))} of "
+                     f"{p.get('n')} conversations (target 90 %).")
+    if rob.get("contrast"):
+        lines.append(f"Contrast pairs: {pct(rob['contrast'].get('accuracy'))} of {rob['contrast'].get('n')} items right.")
+    if rob.get("diagram"):
+        lines += ["", f"![Reliability diagram]({rob['diagram']})"]
+    return lines + [""]
+
+
 def model_card(meta: Mapping[str, Any]) -> str:
     t = meta.get("training", {})
     counts = t.get("counts", {})
@@ -204,6 +235,7 @@ def model_card(meta: Mapping[str, Any]) -> str:
         if ext.get("audit"):
             lines += ["", ext["audit"]]
         lines.append("")
+    lines += _robustness_lines(meta.get("robustness"))
     lines += ["## Known weaknesses", ""]
     lines += [f"- {w}" for w in _weaknesses(meta)]
     lines += [

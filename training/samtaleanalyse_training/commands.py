@@ -3,6 +3,7 @@ the package never imports training code."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -116,6 +117,59 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {lang}: issues {m['issues_macro_f1']}  strengths {m['strengths_macro_f1']}  (n={m['n']})")
         for code, v in metrics["per_code"].items():
             typer.echo(f"  {code:26s} P {v['precision']:.2f}  R {v['recall']:.2f}  F1 {v['f1']:.2f}  n {v['support']}")
+
+    @app.command(epilog="Example:\n\n  samtaleanalyse robustness --model models/turns-e5-qat --out benchmarks/results")
+    def robustness(model: Path = typer.Option(Path("models/turns-e5-qat"), "--model", help="Model folder."),
+                   split: str = typer.Option("test", "--split", help="Corpus split the swaps, calibration and flag are measured on."),
+                   corpus: Path = typer.Option(Path("data/annotated/conversations"), "--corpus"),
+                   eval_dir: Path = typer.Option(Path("data/annotated/eval"), "--eval-dir",
+                                                 help="Folder with parallel/*.jsonl and contrast/*.jsonl (held-out sets)."),
+                   out: Path = typer.Option(Path("benchmarks/results"), "--out",
+                                            help="Folder for robustness.md, robustness.json and robustness_reliability.svg."),
+                   bins: int = typer.Option(10, "--bins", help="Equal-width bins of the calibration error and diagram."),
+                   swap: list[str] = typer.Option([], "--swap", help="Only these swap types (default: all)."),
+                   limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N conversations of the split (smoke runs)."),
+                   save: bool = typer.Option(False, "--save", help="Store the headline figures in the model's metadata and card.")) -> None:
+        """Counterfactual invariance (names, companies, nb->nn, register), calibration (ECE, reliability
+        diagram), what the uncertain flag catches, cross-language agreement and contrast-set accuracy."""
+        from samtaleanalyse.classify.loading import load_classifier
+
+        from .robustness import robustness as run, write_report
+        from .swaps import SWAP_TYPES
+
+        unknown = [s for s in swap if s not in SWAP_TYPES]
+        if unknown:
+            raise typer.BadParameter(f"unknown swap {unknown[0]!r}; known: {', '.join(SWAP_TYPES)}", param_hint="--swap")
+        classifier = load_classifier(model, num_threads=2)
+        results, svg = run(classifier, corpus, eval_dir, split=split, bins=bins, swaps=swap or SWAP_TYPES,
+                           model_name=model.name, limit=limit, progress=lambda s: typer.echo(s, err=True))
+        results["command"] = "samtaleanalyse robustness " + " ".join(
+            [f"--model {model}", f"--split {split}", f"--eval-dir {eval_dir}", f"--bins {bins}"]
+            + [f"--swap {s}" for s in swap] + ([f"--limit {limit}"] if limit else []))
+        paths = write_report(results, svg, out)
+        for path in paths:
+            typer.echo(f"wrote {path}")
+        if save:
+            from .robustness import save_to_model
+
+            svg_path = paths[-1].resolve()
+            try:  # the card links the diagram relative to the model folder
+                link = os.path.relpath(svg_path, model.resolve())
+            except ValueError:
+                link = str(svg_path)
+            save_to_model(results, model, link)
+            typer.echo(f"stored in {model / 'metadata.json'} and {model / 'README.md'}")
+        inv = results["invariance"]
+        typer.echo("findings flip: " + ", ".join(f"{s} {100 * (v['rows']['all']['findings_flip'] or 0):.1f} %"
+                                                 for s, v in inv.items() if v["rows"]))
+        cal = results["calibration"]["rows"]["all"]
+        typer.echo(f"ECE attitude {cal.get('attitude_ece')}, behaviours {cal.get('behaviours_ece')}")
+        unc = results["uncertain"]["rows"]["all"]["all"]
+        typer.echo(f"uncertain: review rate {unc['review_rate']}, wrong caught {unc['wrong_caught']}")
+        if "parallel" in results:
+            typer.echo(f"parallel findings agree {results['parallel']['rows']['all']['findings_agree']}")
+        if "contrast" in results:
+            typer.echo(f"contrast accuracy {results['contrast']['rows']['all']['accuracy']}")
 
     @app.command(epilog="Example:\n\n  samtaleanalyse evaluate --model models/turns-e5-lex --split test")
     def evaluate(model: Path = typer.Option(..., "--model", help="Model folder."),
