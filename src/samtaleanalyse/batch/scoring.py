@@ -27,6 +27,7 @@ from ..errors import E_INTERNAL, InputError
 from ..guidance import load_guidance
 from ..report.conversation import render_conversation_html
 from ..text.language import identify
+from ..text.normalise import NORMALISATION_VERSION
 from .outputs import FEEDBACK_DIR, report_stem
 from .redaction import record_names, redact_document, redact_record
 
@@ -163,6 +164,8 @@ def describe(classifier: TurnClassifier | None, coach: Coach | None) -> dict[str
         out["model"] = classifier.model.name
         out["encoder"] = getattr(classifier.encoder, "version", None)
         out["model_sha256"] = _digest(json.dumps(meta, sort_keys=True, default=str))
+        # What the model reads of each turn: results of another normalisation are not mixed with these.
+        out["text_normalisation"] = NORMALISATION_VERSION if getattr(classifier, "normalise", False) else "off"
     if coach is not None:
         rules = {code: asdict(rule) for code, rule in sorted(coach.config.rules.items())}
         score = {"base": coach.config.base_score, "cap": coach.config.strength_bonus_cap,

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ..conversation import Conversation, Turn
 from ..errors import ConfigError
+from ..text.normalise import normalise_turn
 from .predict import TurnPrediction
 
 METHOD = "occlusion"
@@ -70,9 +71,18 @@ class TurnExplanation:
                 "truncated": self.truncated, "text": self.text, "words": [w.to_dict() for w in self.words]}
 
 
-def word_spans(text: str, max_words: int = MAX_WORDS) -> tuple[list[tuple[int, int]], bool]:
-    """Character spans of the words to occlude, and whether the turn had more than ``max_words``."""
-    spans = [m.span() for m in _TOKEN.finditer(text)]
+def word_spans(text: str, max_words: int = MAX_WORDS, channel: str | None = None,
+               normalise: bool = False) -> tuple[list[tuple[int, int]], bool]:
+    """Character spans of the words to occlude, and whether the turn had more than ``max_words``.
+
+    With ``normalise`` the words are those the model reads (``normalise_turn``), as spans of ``text``: a
+    link is one unit, and what the model never sees (an e-mail's quoted history, signature) is not occluded.
+    """
+    if not normalise:
+        spans = [m.span() for m in _TOKEN.finditer(text)]
+    else:
+        n = normalise_turn(text, channel)
+        spans = list(dict.fromkeys(n.original_span(*m.span()) for m in _TOKEN.finditer(n.text)))
     return spans[:max_words], len(spans) > max_words
 
 
@@ -150,7 +160,8 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
     variants: list[Conversation] = []
     plan: list[tuple[list[tuple[int, int]], bool, int]] = []  # spans, truncated, first variant
     for turn, _, _ in jobs:
-        spans, truncated = word_spans(turn.text, max_words)
+        spans, truncated = word_spans(turn.text, max_words, conversation.channel,
+                                      normalise=bool(getattr(classifier, "normalise", False)))
         plan.append((spans, truncated, len(variants)))
         pos = position[turn.index]
         for start, end in spans:

@@ -383,6 +383,17 @@ def normalise_turn(text: str, channel: str | None = None) -> Normalised:
     return d.done()
 
 
+_PLACEHOLDER = re.compile(r"\[link\]|\[email\]|(?<!\w)@user(?!\w)")
+
+
+def language_text(text: str, channel: str | None = None) -> str:
+    """What language identification reads of a turn: the normalised text without the placeholders (links and
+    handles are no language's words; "[link]" would count as English)."""
+    normalised = normalise_turn(text, channel).text
+    bare = " ".join(_PLACEHOLDER.sub(" ", normalised).split())
+    return bare if any(ch.isalpha() for ch in bare) else normalised
+
+
 def _fallback(text: str) -> Normalised:
     """The original with only whitespace tidied: for a turn that the steps would have emptied."""
     d = _Draft(text)
