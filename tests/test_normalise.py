@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from samtaleanalyse.ingest.build import RawTurn, ReadOptions, build_conversation
+from samtaleanalyse.ingest.limits import Limits
 from samtaleanalyse.text.normalise import EMAIL, LINK, USER, normalise_turn, part_marker, split_words
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,6 +114,8 @@ PATHOLOGICAL = {
     "den": "Den " * 30_000 + "skrev", "from": "From: " * 5_000, "closing": "Mvh " * 20_000,
     "confidential": "confidential " * 5_000, "slash": "/A" * 50_000, "caret": "^K" * 50_000,
     "hash_case": "#" + "aA" * 50_000, "addresses": "a.b@" * 25_000, "fractions": "1/" * 50_000,
+    "inner_parts": "(1/2)" + " (2/2)" * 20_000, "handles_before_part": "(1/2) x " + "@a " * 20_000 + "(2/2)",
+    "spaced_handles": "@" + " @" * 40_000, "brackets": "[(" * 30_000,
 }
 _SCRIPT = """
 import json, sys
@@ -137,3 +141,38 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     return env
+
+
+def _conv(*turns: tuple[str, str], max_chars: int = 5000):  # type: ignore[no-untyped-def]
+    options = ReadOptions(limits=Limits(max_turn_chars=max_chars))
+    return build_conversation("c1", [RawTurn(role, text) for role, text in turns], options, file="x.json")
+
+
+def test_split_messages_are_merged_at_ingest() -> None:
+    conv = _conv(("customer", "@AskX my order never came"), ("agent", "@bob (1/2) Sorry to hear that. Could you"),
+                 ("agent", "@bob (2/2) DM us the order number? ^KM"), ("customer", "done"))
+    assert [t.role for t in conv.turns] == ["customer", "agent", "customer"]
+    assert [t.index for t in conv.turns] == [0, 1, 2]
+    merged = conv.turns[1]
+    assert merged.parts == 2 and merged.to_dict()["parts"] == 2
+    assert merged.text == "@bob (1/2) Sorry to hear that. Could you @bob (2/2) DM us the order number? ^KM"
+    assert normalise_turn(merged.text, "chat").text == "Sorry to hear that. Could you DM us the order number?"
+    assert any("2 parts" in w for w in conv.warnings)
+
+
+@pytest.mark.parametrize("turns", [
+    # an incomplete run, parts out of order, another speaker between, two speakers
+    [("agent", "(1/3) a"), ("agent", "(2/3) b"), ("customer", "c")],
+    [("agent", "(2/2) a"), ("agent", "(1/2) b"), ("customer", "c")],
+    [("agent", "(1/2) a"), ("customer", "c"), ("agent", "(2/2) b")],
+    [("customer", "(1/2) a"), ("agent", "(2/2) b")],
+])
+def test_only_complete_runs_of_one_speaker_are_merged(turns: list[tuple[str, str]]) -> None:
+    conv = _conv(*turns)
+    assert len(conv.turns) == len(turns)
+    assert all(t.parts == 1 for t in conv.turns)
+
+
+def test_a_merge_over_the_length_limit_keeps_the_parts() -> None:
+    conv = _conv(("customer", "(1/2) " + "a" * 40), ("customer", "(2/2) " + "b" * 40), ("agent", "ok"), max_chars=60)
+    assert len(conv.turns) == 3

@@ -320,7 +320,11 @@ def _signature_tag(d: _Draft) -> None:
 
 
 def part_marker(text: str) -> tuple[int, int] | None:
-    """``(k, n)`` when ``text`` starts or ends with a part marker ("(1/2)", "[2/3]", "1/2"), else None."""
+    """``(k, n)`` when ``text`` starts or ends with a part marker ("(1/2)", "[2/3]", "1/2"), else None.
+
+    Handles heading the text (a tweet's reply chain, "@bob (1/2) ...") come before the marker.
+    """
+    text = _without_leading_handles(text)
     m = _PART_HEAD.match(text)
     if m is None:
         end = len(text.rstrip())
@@ -332,16 +336,46 @@ def part_marker(text: str) -> tuple[int, int] | None:
     return (k, n) if 1 <= k <= n <= 20 and n >= 2 else None
 
 
+_TOKEN_AND_SPACE = re.compile(r"\S*\s*")
+
+
+def _without_leading_handles(text: str) -> str:
+    pos = len(text) - len(text.lstrip())
+    while text.startswith("@", pos):
+        pos = _TOKEN_AND_SPACE.match(text, pos).end()  # type: ignore[union-attr]
+    return text[pos:]
+
+
+# A marker inside the text is where a merged split message's next part began ("... (2/2) ...").
+_PART_INNER = re.compile(r"(?<!\S)[(\[]([1-9][0-9]?)/([1-9][0-9]?)[)\]](?!\S)")
+
+
 def _part_marker(d: _Draft) -> None:
     edits = []
     m = _PART_HEAD.match(d.text)
-    if m and 1 <= int(m.group(1)) <= int(m.group(2)) and int(m.group(2)) >= 2:
+    head = bool(m and 1 <= int(m.group(1)) <= int(m.group(2)) and int(m.group(2)) >= 2)
+    if m and head:
         edits.append((m.start(), m.end(), ""))
     end = len(d.text.rstrip())
     window = max(0, end - _TAIL_WINDOW)
     t = _PART_TAIL.search(d.text[window:end])
     if t and 1 <= int(t.group(1)) <= int(t.group(2)) and int(t.group(2)) >= 2 and (not edits or window + t.start() >= edits[0][1]):
         edits.append((window + t.start(), end, ""))
+    ends = list(edits)  # the head and tail markers, at most two
+    floor = edits[0][1] if head else 0  # never back into an earlier edit
+    # Inner markers only in a message that starts as one of parts (a merged split message): "(4/5)" in a
+    # sentence is a rating.
+    for m in _PART_INNER.finditer(d.text) if head else ():
+        k, n = int(m.group(1)), int(m.group(2))
+        if not (2 <= k <= n) or any(a <= m.start() < b or a < m.end() <= b for a, b, _ in ends):
+            continue
+        # The next part's reply chain (already "@user") goes with its marker.
+        start = m.start()
+        while start - len(USER) - 1 >= floor and d.text.endswith(USER + " ", 0, start):
+            start -= len(USER) + 1
+        edits.append((start, m.end(), ""))
+        floor = m.end()
+    edits.sort()
     if edits and _has_content("".join(d.text[a:b] for a, b in _gaps(edits, len(d.text)))):
         d.apply("part_marker", edits)
 
