@@ -66,7 +66,7 @@ def test_spans_map_back_to_what_was_written() -> None:
 
 def test_steps_are_named_for_explanations() -> None:
     r = normalise_turn("@A (1/2) see https://t.co/x &amp; mail a@b.no #GoodJob ^KM", "chat")
-    assert set(r.steps) == {"html_entities", "links", "email_addresses", "leading_handles", "hashtags",
+    assert set(r.steps) == {"html_entities", "links", "email_addresses", "reply_handles", "hashtags",
                             "part_marker", "signature_tag"}
 
 
@@ -115,7 +115,8 @@ PATHOLOGICAL = {
     "confidential": "confidential " * 5_000, "slash": "/A" * 50_000, "caret": "^K" * 50_000,
     "hash_case": "#" + "aA" * 50_000, "addresses": "a.b@" * 25_000, "fractions": "1/" * 50_000,
     "inner_parts": "(1/2)" + " (2/2)" * 20_000, "handles_before_part": "(1/2) x " + "@a " * 20_000 + "(2/2)",
-    "spaced_handles": "@" + " @" * 40_000, "brackets": "[(" * 30_000,
+    "spaced_handles": "@" + " @" * 40_000, "brackets": "[(" * 30_000, "trailing_handles": "x" + " @a" * 40_000,
+    "chain_gaps": "@a. " * 30_000 + "x", "marker_handles": "(1/2) " + "@a " * 30_000,
 }
 _SCRIPT = """
 import json, sys

@@ -30,7 +30,7 @@ USER = "@user"
 
 # Step names, as explanations and the report list them.
 STEPS = ("html_entities", "quoted_history", "disclaimer", "signature", "links", "email_addresses",
-         "leading_handles", "handles", "hashtags", "signature_tag", "part_marker")
+         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker")
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,8 @@ _URL = re.compile(r"(?<![\w./@-])(?:(?:https?|ftp)://|www\.)[^\s<>\"]+|"
                   r"app|help)/[^\s<>\"]*", re.I)
 _URL_TRAILING = ".,;:!?)]}'\"»”’"
 _EMAIL_ADDRESS = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
-_HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
+# Possessive: "@oslomet.no" is a domain, and the handle must not give back letters to make it one.
+_HANDLE = re.compile(r"(?<![\w@])@\w++(?!\.\w)")
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w{1,100})")
 
 
@@ -240,20 +241,43 @@ def _email_addresses(d: _Draft) -> None:
     d.apply("email_addresses", [(m.start(), m.end(), EMAIL) for m in _EMAIL_ADDRESS.finditer(d.text)])
 
 
+# What separates a reply chain from the message: "@AskX: ...", "@AskX - ...", "@AskX. ..."
+_CHAIN_GAP = " \t\n,:;.-–—"
+
+
 def _handles(d: _Draft) -> None:
-    """Handles heading a turn are the reply chain (dropped); others name someone (``@user``)."""
-    leading = []
-    lead_pos = len(d.text) - len(d.text.lstrip())
-    for m in _HANDLE.finditer(d.text):
-        if m.start() != lead_pos:
-            break
-        end = m.end()
-        while end < len(d.text) and d.text[end] in " \t\n,:":
+    """Handles heading a turn are the reply chain and handles ending it address it (both dropped); others name
+    someone (``@user``)."""
+    text = d.text
+    edits = []
+    lead_pos = len(text) - len(text.lstrip())
+    head = _PART_HEAD.match(text)  # "(1/2) @AskX ...": the marker goes later, the chain after it is still the head
+    if head and head.end() > lead_pos:
+        lead_pos = head.end()
+        while lead_pos < len(text) and text[lead_pos].isspace():
+            lead_pos += 1
+    matches = list(_HANDLE.finditer(text))
+    k = 0
+    while k < len(matches) and matches[k].start() == lead_pos:
+        end = matches[k].end()
+        while end < len(text) and text[end] in _CHAIN_GAP:
             end += 1
-        leading.append((m.start(), end, ""))
+        edits.append((matches[k].start(), end, ""))
         lead_pos = end
-    if leading and _has_content("".join(d.text[a:b] for a, b in _gaps(leading, len(d.text)))):
-        d.apply("leading_handles", leading)
+        k += 1
+    # Trailing: the handles after the last words, only whitespace between them.
+    tail: list[tuple[int, int, str]] = []
+    end = len(text.rstrip())
+    j = len(matches) - 1
+    while j >= k and matches[j].end() == end:
+        tail.insert(0, (matches[j].start(), matches[j].end(), ""))
+        end = matches[j].start()
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+        j -= 1
+    kept = "".join(text[a:b] for a, b in _gaps(edits + tail, len(text)))
+    if (edits or tail) and _has_content(kept):
+        d.apply("reply_handles", edits + tail)
     # Nothing but handles: they stay, as @user, so the turn is not empty.
     d.apply("handles", [(m.start(), m.end(), USER) for m in _HANDLE.finditer(d.text)])
 
