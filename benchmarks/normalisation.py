@@ -100,6 +100,44 @@ def predict(clf: Any, convs: Sequence[Conversation], normalise: bool) -> list[di
     return out
 
 
+def pairs(gold: Sequence[Gold], preds: Sequence[dict[int, Any]], maps: Sequence[dict[int, int]] | None,
+          ) -> tuple[list[str | None], list[np.ndarray | None]]:
+    """Per gold turn: the predicted attitude (customer turns) and behaviours row (agent turns), None where none."""
+    att: list[str | None] = []
+    beh: list[np.ndarray | None] = []
+    for n, i, role, attitude, _ in gold:
+        p = preds[n].get(maps[n][i] if maps is not None else i)
+        att.append(p.labels[0] if p is not None and role == "customer" and attitude and p.task == "attitude" else None)
+        beh.append(np.array([b in p.labels for b in BEHAVIOURS]) if p is not None and role == "agent"
+                   and p.task == "behaviours" else None)
+    return att, beh
+
+
+def bootstrap_difference(gold: Sequence[Gold], before: tuple[list, list], after: tuple[list, list],
+                         rounds: int = 1000, seed: int = 13) -> dict[str, tuple[float, float]]:
+    """95 % interval of macro-F1 (with - without), turns resampled in pairs (both runs see the same sample)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    a = [k for k, x in enumerate(before[0]) if x is not None and after[0][k] is not None]
+    g_att = np.array([gold[k][3] for k in a])
+    b0, b1 = np.array([before[0][k] for k in a]), np.array([after[0][k] for k in a])
+    diffs = []
+    for _ in range(rounds):
+        s = rng.integers(0, len(a), len(a))
+        diffs.append(_attitude_metrics(list(g_att[s]), list(b1[s]))["macro_f1"]
+                     - _attitude_metrics(list(g_att[s]), list(b0[s]))["macro_f1"])
+    out["attitude"] = (round(float(np.percentile(diffs, 2.5)), 3), round(float(np.percentile(diffs, 97.5)), 3))
+    b = [k for k, x in enumerate(before[1]) if x is not None and after[1][k] is not None]
+    Y = np.array([[l in gold[k][4] for l in BEHAVIOURS] for k in b], dtype=bool)
+    P0, P1 = np.array([before[1][k] for k in b], dtype=bool), np.array([after[1][k] for k in b], dtype=bool)
+    diffs = []
+    for _ in range(rounds):
+        s = rng.integers(0, len(b), len(b))
+        diffs.append(_behaviour_metrics(Y[s], P1[s])["macro_f1"] - _behaviour_metrics(Y[s], P0[s])["macro_f1"])
+    out["behaviours"] = (round(float(np.percentile(diffs, 2.5)), 3), round(float(np.percentile(diffs, 97.5)), 3))
+    return out
+
+
 def scores(gold: Sequence[Gold], groups: Sequence[dict[str, str]], preds: Sequence[dict[int, Any]],
            maps: Sequence[dict[int, int]] | None, breakdown: Sequence[str] = ()) -> dict[str, Any]:
     att_g, att_p, att_k, beh_g, beh_p, beh_k = [], [], [], [], [], []
@@ -131,12 +169,42 @@ def scores(gold: Sequence[Gold], groups: Sequence[dict[str, str]], preds: Sequen
 def evaluate(clf: Any, convs: list[Conversation], gold: list[Gold], groups: list[dict[str, str]],
              breakdown: Sequence[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    without = scores(gold, groups, predict(clf, convs, normalise=False), None, breakdown)
+    p0 = predict(clf, convs, normalise=False)
+    without = scores(gold, groups, p0, None, breakdown)
     built = [ingested(c) for c in convs]
     merged = sum(1 for b, _ in built for t in b.turns if t.parts > 1)
-    with_ = scores(gold, groups, predict(clf, [b for b, _ in built], normalise=True), [m for _, m in built], breakdown)
+    maps = [m for _, m in built]
+    p1 = predict(clf, [b for b, _ in built], normalise=True)
+    with_ = scores(gold, groups, p1, maps, breakdown)
     clf.normalise = True
-    return {"without": without, "with": with_, "merged_turns": merged, "seconds": round(time.perf_counter() - t0, 1)}
+    changed = pairs(gold, p0, None), pairs(gold, p1, maps)
+    flips = {"attitude": sum(1 for x, y in zip(changed[0][0], changed[1][0]) if x is not None and x != y),
+             "behaviours": sum(1 for x, y in zip(changed[0][1], changed[1][1]) if x is not None and y is not None
+                               and bool((x != y).any()))}
+    return {"without": without, "with": with_, "merged_turns": merged, "changed_turns": flips,
+            "interval": bootstrap_difference(gold, *changed), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def ablation(clf: Any, convs: list[Conversation], gold: list[Gold], groups: list[dict[str, str]]) -> dict[str, Any]:
+    """Macro-F1 with normalisation but one step left out (which steps carry the change)."""
+    import samtaleanalyse.text.normalise as normalise
+
+    built = [ingested(c) for c in convs]
+    maps = [m for _, m in built]
+    apply = normalise._Draft.apply
+    out: dict[str, Any] = {}
+    try:
+        for step in ("html_entities", "links", "email_addresses", "reply_handles", "handles", "hashtags",
+                     "signature_tag", "part_marker"):
+            def skipping(self, name, edits, step=step):  # type: ignore[no-untyped-def]
+                return None if name == step else apply(self, name, edits)
+
+            normalise._Draft.apply = skipping  # type: ignore[method-assign]
+            r = scores(gold, groups, predict(clf, [b for b, _ in built], normalise=True), maps)
+            out[step] = (r["attitude"], r["behaviours"])
+    finally:
+        normalise._Draft.apply = apply  # type: ignore[method-assign]
+    return out
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -161,32 +229,47 @@ def markdown(report: dict[str, Any]) -> str:
             for k in keys:
                 lines.append(f"| {k} | {fmt(w[k][0])} | {fmt(n[k][0])} | {fmt(w[k][1])} | {fmt(n[k][1])} |")
             lines.append("")
-        lines += [f"Split messages merged: {r['merged_turns']}. Time for both runs: {r['seconds']} s (a shared, "
+        ci = r["interval"]
+        lines += [f"With minus without, 95 % paired bootstrap interval over turns (1000 rounds): attitude "
+                  f"[{ci['attitude'][0]:+.3f}, {ci['attitude'][1]:+.3f}], behaviours "
+                  f"[{ci['behaviours'][0]:+.3f}, {ci['behaviours'][1]:+.3f}]. Turns whose prediction changed: "
+                  f"{r['changed_turns']['attitude']} customer, {r['changed_turns']['behaviours']} agent. "
+                  f"Split messages merged: {r['merged_turns']}. Time for both runs: {r['seconds']} s (a shared, "
                   "busy 2-core machine; encodings partly cached).", ""]
+        if r.get("ablation"):
+            lines += ["| with, but without step | attitude | behaviours |", "|---|---|---|"]
+            lines += [f"| {step} | {a:.3f} | {b:.3f} |" for step, (a, b) in r["ablation"].items()]
+            lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus-split", default="dev", choices=("dev", "test"))
-    ap.add_argument("--labels", default="pass_a", choices=("pass_a", "pass_b"))
+    ap.add_argument("--corpus-split", nargs="+", default=["dev"], choices=("dev", "test"),
+                    help="corpus splits to score (test: once, at the end)")
+    ap.add_argument("--labels", nargs="+", default=["pass_a"], choices=("pass_a", "pass_b"),
+                    help="which labelling pass of the Twitter threads is gold")
     ap.add_argument("--model", default=None)
     ap.add_argument("--skip-twitter", action="store_true")
+    ap.add_argument("--ablate", action="store_true", help="on the Twitter threads: leave out one step at a time")
     ap.add_argument("--out", default=None, help="write the Markdown here (and the JSON beside it)")
     args = ap.parse_args(argv)
     clf = load_classifier(args.model)
     report: dict[str, Any] = {"model": clf.model.name, "command": "python benchmarks/normalisation.py "
                               + " ".join(argv if argv is not None else sys.argv[1:]), "sets": {}}
-    convs, gold, groups = corpus_set(args.corpus_split)
-    r = evaluate(clf, convs, gold, groups, ("language", "channel"))
-    r["note"] = f"Annotated corpus, {args.corpus_split} split: {len(convs)} conversations."
-    report["sets"][f"corpus {args.corpus_split}"] = r
-    if not args.skip_twitter:
-        tconvs, tgold, tgroups, parts = twitter_set(args.labels)
+    for split in args.corpus_split:
+        convs, gold, groups = corpus_set(split)
+        r = evaluate(clf, convs, gold, groups, ("language", "channel"))
+        r["note"] = f"Annotated corpus, {split} split: {len(convs)} conversations."
+        report["sets"][f"corpus {split}"] = r
+    for labels in () if args.skip_twitter else args.labels:
+        tconvs, tgold, tgroups, parts = twitter_set(labels)
         r = evaluate(clf, tconvs, tgold, tgroups, ("split",))
-        r["note"] = (f"Real Twitter threads (IBM customer care dev.json, labels `{args.labels}`), train and dev parts: "
+        if args.ablate:
+            r["ablation"] = ablation(clf, tconvs, tgold, tgroups)
+        r["note"] = (f"Real Twitter threads (IBM customer care dev.json, labels `{labels}`), train and dev parts: "
                      f"{parts['train']} + {parts['dev']} threads ({parts['test (not read)']} test threads not read).")
-        report["sets"][f"twitter train+dev ({args.labels})"] = r
+        report["sets"][f"twitter train+dev ({labels})"] = r
     text = markdown(report)
     print(text)
     if args.out:
