@@ -95,3 +95,22 @@ def test_a_folder_scored_before_normalisation_asks_for_force(scored: tuple[Path,
         score_paths([INPUT], old, classifier=classifier, coach=Coach())  # type: ignore[arg-type]
     assert "text_normalisation" in str(err.value) and "--force" in (err.value.hint or "")
     assert score_paths([INPUT], old, classifier=classifier, coach=Coach(), force=True).scored == 2  # type: ignore[arg-type]
+
+
+def test_explanations_occlude_what_the_model_read_and_point_into_the_original(
+        scored: tuple[Path, list[str], object]) -> None:
+    from samtaleanalyse import read_conversations
+    from samtaleanalyse.classify.explain import explain_turn
+
+    _, _, classifier = scored
+    conv = next(c for c in read_conversations(INPUT).conversations if c.id == "tw-1")
+    e = explain_turn(classifier, conv, 1, top_k=None)  # type: ignore[arg-type]
+    assert e.text == conv.turns[1].text
+    assert "[link]" in e.model_text and "https" not in e.model_text
+    assert {"links", "reply_handles", "part_marker", "signature_tag"} <= set(e.normalisation)
+    words = {w.text for w in e.words}
+    assert "https://t.co/Ab12Cd" in words  # the link is one unit, quoted as written
+    assert not words & {"dana_k", "KM", "1", "2"}  # what the model never read is not occluded
+    for w in e.words:
+        assert e.text[w.start:w.end] == w.text
+    assert e.to_dict()["model_text"] == e.model_text

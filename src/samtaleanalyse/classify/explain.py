@@ -56,6 +56,10 @@ class TurnExplanation:
     truncated: bool = False  # only the first ``MAX_WORDS`` words were occluded
     conversation_id: str = ""
     text: str = ""
+    # What the model read of the turn when it was normalised (text.normalise), and the steps that changed it;
+    # word offsets always point into ``text``, the turn as written.
+    model_text: str = ""
+    normalisation: tuple[str, ...] = ()
 
     @property
     def positive(self) -> tuple[WordContribution, ...]:
@@ -68,7 +72,9 @@ class TurnExplanation:
     def to_dict(self) -> dict[str, Any]:
         return {"conversation_id": self.conversation_id, "turn_index": self.turn_index, "role": self.role,
                 "label": self.label, "probability": self.probability, "method": self.method,
-                "truncated": self.truncated, "text": self.text, "words": [w.to_dict() for w in self.words]}
+                "truncated": self.truncated, "text": self.text, "words": [w.to_dict() for w in self.words],
+                **({"model_text": self.model_text, "normalisation": list(self.normalisation)}
+                   if self.normalisation else {})}
 
 
 def word_spans(text: str, max_words: int = MAX_WORDS, channel: str | None = None,
@@ -171,7 +177,9 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
                                     turns=conversation.turns[:pos] + (changed,) + conversation.turns[pos + 1:]))
     predicted = classifier.predict(variants) if variants else []
     out: list[TurnExplanation] = []
+    normalising = bool(getattr(classifier, "normalise", False))
     for (turn, base, labels), (spans, truncated, first) in zip(jobs, plan):
+        read = normalise_turn(turn.text, conversation.channel) if normalising else None
         without = [next((p.scores for p in predicted[first + k] if p.turn_index == turn.index), {})
                    for k in range(len(spans))]
         for label in labels:
@@ -179,7 +187,9 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
             words = [WordContribution(turn.text[s:e], s, e, round(p_full - float(w.get(label, 0.0)), 4))
                      for (s, e), w in zip(spans, without)]
             out.append(TurnExplanation(turn.index, turn.role, label, p_full, METHOD, _top(words, top_k),
-                                       truncated, conversation.id, turn.text))
+                                       truncated, conversation.id, turn.text,
+                                       read.text if read is not None and read.steps else "",
+                                       read.steps if read is not None else ()))
     return out
 
 
