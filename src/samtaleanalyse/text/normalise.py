@@ -257,6 +257,9 @@ def _handles(d: _Draft) -> None:
         while lead_pos < len(text) and text[lead_pos].isspace():
             lead_pos += 1
     matches = list(_HANDLE.finditer(text))
+    dot = text.startswith(".@", lead_pos)
+    if dot:
+        lead_pos += 1  # ".@brand ...": the dot makes a reply public, it is no part of the message
     k = 0
     while k < len(matches) and matches[k].start() == lead_pos:
         end = matches[k].end()
@@ -265,6 +268,8 @@ def _handles(d: _Draft) -> None:
         edits.append((matches[k].start(), end, ""))
         lead_pos = end
         k += 1
+    if dot and edits:
+        edits[0] = (edits[0][0] - 1, edits[0][1], "")
     # Trailing: the handles after the last words, only whitespace between them.
     tail: list[tuple[int, int, str]] = []
     end = len(text.rstrip())
@@ -328,8 +333,8 @@ def _hashtags(d: _Draft) -> None:
 
 # --- sign-off tags and part markers -----------------------------------------------------------------------
 # Initials or a first name after a sign-off, at the very end: "Thanks.^KM", "*TB", "/SQ", "-Anna", "~Sam".
-_TAG_TAIL = re.compile(r"(?:[\^*~]\s?[A-ZÆØÅÄÖ]{1,3}|(?<=[\s.!?,)])(?:/|-|–|—|~)\s?(?:[A-ZÆØÅÄÖ]{2,3}|"
-                       r"[A-ZÆØÅÄÖ][a-zæøåäöéü]{1,15}))\s*$")
+_TAG_TAIL = re.compile(r"(?:[\^*~]\s?(?:[A-ZÆØÅÄÖ]{1,3}|[A-ZÆØÅÄÖ][a-zæøåäöéü]{1,15})|"
+                       r"(?<=[\s.!?,)])(?:/|-|–|—|~)\s?(?:[A-ZÆØÅÄÖ]{2,3}|[A-ZÆØÅÄÖ][a-zæøåäöéü]{1,15}))\s*$")
 _PART_HEAD = re.compile(r"\s*[(\[]?([1-9][0-9]?)\s?/\s?([1-9][0-9]?)[)\]]?[:.]?(?=\s|$)")
 _PART_TAIL = re.compile(r"(?<![\w/])[(\[]?([1-9][0-9]?)\s?/\s?([1-9][0-9]?)[)\]]?\s*$")
 _TAIL_WINDOW = 24
