@@ -159,13 +159,15 @@ def internal_error(conv: Conversation, exc: BaseException) -> InputError:
 def describe(classifier: TurnClassifier | None, coach: Coach | None) -> dict[str, Any]:
     """What decides a result besides the conversation: model, rules, guidance, wording, version."""
     out: dict[str, Any] = {"samtaleanalyse": __version__}
+    # What the model reads of each turn, and which turns ingest merges (split messages): results of another
+    # normalisation are not mixed with these (a merge changes content hashes: E320 otherwise).
+    out["text_normalisation"] = (NORMALISATION_VERSION if classifier is None or getattr(classifier, "normalise", False)
+                                 else "off")
     if classifier is not None:
         meta = classifier.model.metadata
         out["model"] = classifier.model.name
         out["encoder"] = getattr(classifier.encoder, "version", None)
         out["model_sha256"] = _digest(json.dumps(meta, sort_keys=True, default=str))
-        # What the model reads of each turn: results of another normalisation are not mixed with these.
-        out["text_normalisation"] = NORMALISATION_VERSION if getattr(classifier, "normalise", False) else "off"
     if coach is not None:
         rules = {code: asdict(rule) for code, rule in sorted(coach.config.rules.items())}
         score = {"base": coach.config.base_score, "cap": coach.config.strength_bonus_cap,
