@@ -123,6 +123,8 @@ def _show(out: Console, e: TurnExplanation) -> None:
     out.print(f"[bold]{escape(e.conversation_id)}[/bold] turn {e.turn_index + 1} ({e.role}): "
               f"[bold]{escape(e.label)}[/bold] p={e.probability:.2f}{note}")
     out.print("  " + highlight(e))
+    if e.normalisation:
+        out.print(f"  [dim]the model read: {escape(e.model_text)} ({escape(', '.join(e.normalisation))})[/dim]")
     table = Table(show_header=True, header_style="dim", box=None, padding=(0, 2))
     table.add_column("word")
     table.add_column("contribution", justify="right")

@@ -37,6 +37,8 @@ class Turn:
     end: float | None = None
     timestamp: str | None = None
     language: str | None = None
+    # A message the speaker sent in parts ("(1/2)", "(2/2)") is one turn; this says how many it was.
+    parts: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "speaker": self.role, "speaker_label": self.speaker,
@@ -45,6 +47,8 @@ class Turn:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.parts > 1:
+            out["parts"] = self.parts
         return out
 
     @classmethod
@@ -58,6 +62,7 @@ class Turn:
             end=data.get("end"),
             timestamp=data.get("timestamp"),
             language=data.get("language"),
+            parts=int(data.get("parts", 1)),
         )
 
 

@@ -27,6 +27,7 @@ from ..errors import E_INTERNAL, InputError
 from ..guidance import load_guidance
 from ..report.conversation import render_conversation_html
 from ..text.language import identify
+from ..text.normalise import NORMALISATION_VERSION
 from .outputs import FEEDBACK_DIR, report_stem
 from .redaction import record_names, redact_document, redact_record
 
@@ -158,6 +159,10 @@ def internal_error(conv: Conversation, exc: BaseException) -> InputError:
 def describe(classifier: TurnClassifier | None, coach: Coach | None) -> dict[str, Any]:
     """What decides a result besides the conversation: model, rules, guidance, wording, version."""
     out: dict[str, Any] = {"samtaleanalyse": __version__}
+    # What the model reads of each turn, and which turns ingest merges (split messages): results of another
+    # normalisation are not mixed with these (a merge changes content hashes: E320 otherwise).
+    out["text_normalisation"] = (NORMALISATION_VERSION if classifier is None or getattr(classifier, "normalise", False)
+                                 else "off")
     if classifier is not None:
         meta = classifier.model.metadata
         out["model"] = classifier.model.name

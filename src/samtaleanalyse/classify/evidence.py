@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..conversation import Conversation
+from ..text.normalise import normalise_turn
 from .explain import Predictor, explain_conversation
 from .lexicon import DEFAULT_LEXICON, LexiconMatcher
 from .predict import TurnPrediction
@@ -33,11 +34,16 @@ class EvidenceFinder:
     def __init__(self, lexicon: Mapping[str, Sequence[str]] | None = None) -> None:
         self.matcher = LexiconMatcher(lexicon or DEFAULT_LEXICON)
 
-    def cues(self, text: str, labels: Iterable[str], scores: Mapping[str, float]) -> list[dict[str, Any]]:
+    def cues(self, text: str, labels: Iterable[str], scores: Mapping[str, float],
+             channel: str | None = None) -> list[dict[str, Any]]:
+        """Cue words of ``labels`` in ``text``, found where the model reads them (the normalised text) and
+        given as offsets into ``text`` as it was written."""
         wanted = set(labels) - {"neutral"}
         out: list[dict[str, Any]] = []
         seen: set[tuple[int, int, str]] = set()
-        for start, end, category in self.matcher.spans(text):
+        normalised = normalise_turn(text, channel)
+        for n_start, n_end, category in self.matcher.spans(normalised.text):
+            start, end = normalised.original_span(n_start, n_end)
             label = CUE_LABELS.get(category)
             if label in wanted and (start, end, label) not in seen:
                 seen.add((start, end, label))
@@ -52,7 +58,7 @@ class EvidenceFinder:
         for p in predictions:
             turn = by_index.get(p.turn_index)
             if turn is not None and p.labels:
-                found = self.cues(turn.text, p.labels, p.scores)
+                found = self.cues(turn.text, p.labels, p.scores, conversation.channel)
                 if found:
                     out[p.turn_index] = found
         return out

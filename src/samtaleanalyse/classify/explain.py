@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ..conversation import Conversation, Turn
 from ..errors import ConfigError
+from ..text.normalise import normalise_turn
 from .predict import TurnPrediction
 
 METHOD = "occlusion"
@@ -55,6 +56,10 @@ class TurnExplanation:
     truncated: bool = False  # only the first ``MAX_WORDS`` words were occluded
     conversation_id: str = ""
     text: str = ""
+    # What the model read of the turn when it was normalised (text.normalise), and the steps that changed it;
+    # word offsets always point into ``text``, the turn as written.
+    model_text: str = ""
+    normalisation: tuple[str, ...] = ()
 
     @property
     def positive(self) -> tuple[WordContribution, ...]:
@@ -67,12 +72,23 @@ class TurnExplanation:
     def to_dict(self) -> dict[str, Any]:
         return {"conversation_id": self.conversation_id, "turn_index": self.turn_index, "role": self.role,
                 "label": self.label, "probability": self.probability, "method": self.method,
-                "truncated": self.truncated, "text": self.text, "words": [w.to_dict() for w in self.words]}
+                "truncated": self.truncated, "text": self.text, "words": [w.to_dict() for w in self.words],
+                **({"model_text": self.model_text, "normalisation": list(self.normalisation)}
+                   if self.normalisation else {})}
 
 
-def word_spans(text: str, max_words: int = MAX_WORDS) -> tuple[list[tuple[int, int]], bool]:
-    """Character spans of the words to occlude, and whether the turn had more than ``max_words``."""
-    spans = [m.span() for m in _TOKEN.finditer(text)]
+def word_spans(text: str, max_words: int = MAX_WORDS, channel: str | None = None,
+               normalise: bool = False) -> tuple[list[tuple[int, int]], bool]:
+    """Character spans of the words to occlude, and whether the turn had more than ``max_words``.
+
+    With ``normalise`` the words are those the model reads (``normalise_turn``), as spans of ``text``: a
+    link is one unit, and what the model never sees (an e-mail's quoted history, signature) is not occluded.
+    """
+    if not normalise:
+        spans = [m.span() for m in _TOKEN.finditer(text)]
+    else:
+        n = normalise_turn(text, channel)
+        spans = list(dict.fromkeys(n.original_span(*m.span()) for m in _TOKEN.finditer(n.text)))
     return spans[:max_words], len(spans) > max_words
 
 
@@ -150,7 +166,8 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
     variants: list[Conversation] = []
     plan: list[tuple[list[tuple[int, int]], bool, int]] = []  # spans, truncated, first variant
     for turn, _, _ in jobs:
-        spans, truncated = word_spans(turn.text, max_words)
+        spans, truncated = word_spans(turn.text, max_words, conversation.channel,
+                                      normalise=bool(getattr(classifier, "normalise", False)))
         plan.append((spans, truncated, len(variants)))
         pos = position[turn.index]
         for start, end in spans:
@@ -160,7 +177,9 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
                                     turns=conversation.turns[:pos] + (changed,) + conversation.turns[pos + 1:]))
     predicted = classifier.predict(variants) if variants else []
     out: list[TurnExplanation] = []
+    normalising = bool(getattr(classifier, "normalise", False))
     for (turn, base, labels), (spans, truncated, first) in zip(jobs, plan):
+        read = normalise_turn(turn.text, conversation.channel) if normalising else None
         without = [next((p.scores for p in predicted[first + k] if p.turn_index == turn.index), {})
                    for k in range(len(spans))]
         for label in labels:
@@ -168,7 +187,9 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
             words = [WordContribution(turn.text[s:e], s, e, round(p_full - float(w.get(label, 0.0)), 4))
                      for (s, e), w in zip(spans, without)]
             out.append(TurnExplanation(turn.index, turn.role, label, p_full, METHOD, _top(words, top_k),
-                                       truncated, conversation.id, turn.text))
+                                       truncated, conversation.id, turn.text,
+                                       read.text if read is not None and read.steps else "",
+                                       read.steps if read is not None else ()))
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ..conversation import Conversation
+from ..text.normalise import normalise_turn
 from .cues import CueFeatures, cue_features
 from .lexical import CharNgramVectorizer, SparseRows
 
@@ -41,19 +42,23 @@ class TurnInput:
 HISTORY_TURNS = 20
 
 
-def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"customer", "agent"})) -> list[TurnInput]:
+def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"customer", "agent"}),
+                normalise: bool = True) -> list[TurnInput]:
+    """What the heads see of each turn; with ``normalise`` the text (and the context) as ``normalise_turn`` gives it:
+    links, addresses and handles as placeholders, quoted history and signatures of e-mails left out."""
     out = []
     last: dict[str, str] = {}
     earlier: dict[str, list[str]] = {"customer": [], "agent": []}
     spoken = [t for t in conversation.turns if t.role != "system"]
     for pos, t in enumerate(spoken):
         other = "agent" if t.role == "customer" else "customer"
+        text = normalise_turn(t.text, conversation.channel).text if normalise else t.text
         if t.role in roles:
-            out.append(TurnInput(conversation.id, t.index, t.role, t.text, last.get(other, ""), position=pos,
+            out.append(TurnInput(conversation.id, t.index, t.role, text, last.get(other, ""), position=pos,
                                  n_turns=len(spoken), role_position=len(earlier.get(t.role, ())),
                                  history="\n".join(earlier.get(other, ())[-HISTORY_TURNS:])))
-        last[t.role] = t.text
-        earlier.setdefault(t.role, []).append(t.text)
+        last[t.role] = text
+        earlier.setdefault(t.role, []).append(text)
     return out
 
 

@@ -24,12 +24,14 @@ class TurnPrediction:
 class TurnClassifier:
     """Attitude for customer turns and behaviours for agent turns."""
 
-    def __init__(self, model: TurnModel, encoder: Encoder) -> None:
+    def __init__(self, model: TurnModel, encoder: Encoder, normalise: bool = True) -> None:
         self.model = model
         self.encoder = encoder
+        # The heads read normalised text (text.normalise); off only to measure what normalising buys.
+        self.normalise = normalise
 
     def predict(self, conversations: Sequence[Conversation]) -> list[list[TurnPrediction]]:
-        inputs = [turn_inputs(c) for c in conversations]
+        inputs = [turn_inputs(c, normalise=self.normalise) for c in conversations]
         flat = [i for conv in inputs for i in conv]
         dense = dense_features(flat, self.encoder)
         lexical = lexical_features(flat, self.model.vectorizer)

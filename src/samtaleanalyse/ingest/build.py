@@ -6,12 +6,13 @@ both parties present) are the same for JSON, CSV, subtitles and speech-to-text o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from ..conversation import CHANNELS, LANGUAGES, META_FIELDS, Conversation, Metadata, Turn
 from ..errors import (E_BAD_ID, E_MISSING_ROLE, E_NO_TURNS, E_SCHEMA, E_TOO_DEEP, E_TOO_MANY_TURNS,
                       E_TURN_TOO_LONG, E_UNKNOWN_SPEAKER, InputError, excerpt)
+from ..text.normalise import part_marker
 from .limits import DEFAULT_LIMITS, Limits, json_depth_exceeds
 from .speakers import SpeakerMap
 
@@ -62,6 +63,37 @@ def merge_consecutive(turns: Sequence[RawTurn]) -> list[RawTurn]:
         else:
             merged.append(t)
     return merged
+
+
+def merge_split_messages(turns: Sequence[Turn], max_chars: int) -> tuple[list[Turn], list[str]]:
+    """One turn for each message a speaker sent in numbered parts: "(1/2) ...", "(2/2) ..." in a row.
+
+    Only a complete run is merged (parts 1 to n, in order, one speaker, nothing between), and only within the
+    turn length limit; the part markers stay in the text (the normaliser hides them from the model). Returns
+    the turns, numbered again, and a note for each merge.
+    """
+    out: list[Turn] = []
+    notes: list[str] = []
+    i = 0
+    while i < len(turns):
+        first = turns[i]
+        marker = part_marker(first.text) if first.role != "system" else None
+        if marker is not None and marker[0] == 1:
+            n = marker[1]
+            run = list(turns[i:i + n])
+            if (len(run) == n and all(t.role == first.role and t.speaker == first.speaker for t in run)
+                    and all(part_marker(t.text) == (k, n) for k, t in enumerate(run, start=1))):
+                text = " ".join(t.text for t in run)
+                if len(text) <= max_chars:
+                    out.append(replace(first, index=len(out), text=text, end=run[-1].end if run[-1].end is not None
+                                       else first.end, parts=n))
+                    notes.append(f"turns {i + 1}-{i + n} ({first.role}) are one message sent in {n} parts: "
+                                 f"merged into turn {len(out)}")
+                    i += n
+                    continue
+        out.append(first if first.index == len(out) else replace(first, index=len(out)))
+        i += 1
+    return out, notes
 
 
 def conversation_id(value: Any, limits: Limits, where: Mapping[str, Any]) -> str:
@@ -178,6 +210,8 @@ def build_conversation(
                           end=raw.end, timestamp=raw.timestamp, language=raw.language))
     if not turns:
         raise InputError("the conversation has no turns with text.", **where, code=E_NO_TURNS)
+    turns, merged = merge_split_messages(turns, limits.max_turn_chars)
+    warnings += merged
     roles = {t.role for t in turns}
     missing = [r for r in ("customer", "agent") if r not in roles]
     if missing:

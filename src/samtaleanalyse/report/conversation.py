@@ -356,6 +356,11 @@ def _footer(record: Mapping[str, Any], page: PageTexts) -> list[str]:
         out.append(p["model"].format(model=record["model"]))
     if record.get("source"):
         out.append(p["input"].format(source=record["source"]))
+    for t in record.get("turns", ()):
+        parts = t.get("parts") if isinstance(t, Mapping) else None
+        if isinstance(parts, int) and parts > 1:
+            markers = ", ".join(f"{k}/{parts}" for k in range(1, parts + 1))
+            out.append(p["merged"].format(turn=int(t.get("index", 0)) + 1, parts=parts, markers=markers))
     return out
 
 

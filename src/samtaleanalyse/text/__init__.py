@@ -1,4 +1,6 @@
-"""Text-level processing: language identification (later: sentences and normalisation)."""
+"""Text-level processing: language identification, and the normalised text the classifiers read."""
 from .language import LanguageDecision, decide, identify, identify_text, turn_distributions
+from .normalise import Normalised, normalise_turn
 
-__all__ = ["LanguageDecision", "decide", "identify", "identify_text", "turn_distributions"]
+__all__ = ["LanguageDecision", "Normalised", "decide", "identify", "identify_text", "normalise_turn",
+           "turn_distributions"]

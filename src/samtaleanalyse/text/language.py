@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from ..conversation import LANGUAGES, Conversation, Turn
+from .normalise import language_text
 
 Distribution = Mapping[str, float]
 
@@ -71,7 +72,7 @@ def _pool(dists: Iterable[tuple[Distribution, float]]) -> dict[str, float]:
 
 
 def _conversation_language(scored: Sequence[Turn], by_turn: Mapping[int, Distribution],
-                           agent_prior: Distribution) -> str:
+                           agent_prior: Distribution, texts: Mapping[int, str]) -> str:
     """The agent's language where the agent's own words settle it, else that of all turns together.
 
     Short agent turns ("Det forstår jeg. La meg se.", "Klokka ti.") cannot tell bokmål from Danish or
@@ -79,12 +80,13 @@ def _conversation_language(scored: Sequence[Turn], by_turn: Mapping[int, Distrib
     below ``_AGENT_CLEAR_WORDS`` agent words their turns join in (at half weight: the agent's language is the
     one coached). An agent who writes more keeps their own language, also when the customer writes another
     (a confidence threshold instead moved a Swedish agent who switched to English to English).
-    ``agent_prior``: the agent's turns pooled already (the speaker prior of :func:`decide`).
+    ``agent_prior``: the agent's turns pooled already (the speaker prior of :func:`decide`); ``texts``: what
+    language identification read of each turn (:func:`language_text`).
     """
-    if sum(len(t.text.split()) for t in scored if t.role == "agent") >= _AGENT_CLEAR_WORDS:
+    if sum(len(texts[t.index].split()) for t in scored if t.role == "agent") >= _AGENT_CLEAR_WORDS:
         return max(agent_prior, key=lambda k: agent_prior[k])
-    agent = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == "agent"]
-    others = [(by_turn[t.index], _CUSTOMER_WEIGHT * _weight(t.text)) for t in scored if t.role != "agent"]
+    agent = [(by_turn[t.index], _weight(texts[t.index])) for t in scored if t.role == "agent"]
+    others = [(by_turn[t.index], _CUSTOMER_WEIGHT * _weight(texts[t.index])) for t in scored if t.role != "agent"]
     pooled = _pool(agent + others)
     return max(pooled, key=lambda k: pooled[k])
 
@@ -95,20 +97,23 @@ class LanguageDecision:
     probability: float
 
 
-def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[LanguageDecision], str]:
+def decide(turns: Sequence[Turn], given: str | None = None,
+           channel: str | None = None) -> tuple[list[LanguageDecision], str]:
     """Per-turn languages and the conversation's language.
 
     The conversation's language is the agent's (it is the language the agent is coached in) where the
-    agent's turns settle it, else that of all turns together.
+    agent's turns settle it, else that of all turns together. Turns are read normalised, without links,
+    addresses and handles (and an e-mail's quoted history and signature, which ``channel`` tells).
     """
     scored = [t for t in turns if t.role != "system"]
-    dists = turn_distributions([t.text for t in scored])
+    texts = {t.index: language_text(t.text, channel) for t in scored}
+    dists = turn_distributions([texts[t.index] for t in scored])
     by_turn = {t.index: d for t, d in zip(scored, dists)}
     speaker_prior: dict[str, dict[str, float]] = {}
     for role in ("customer", "agent"):
-        pairs = [(by_turn[t.index], _weight(t.text)) for t in scored if t.role == role]
+        pairs = [(by_turn[t.index], _weight(texts[t.index])) for t in scored if t.role == role]
         speaker_prior[role] = _pool(pairs) if pairs else {c: 1 / len(LANGUAGES) for c in LANGUAGES}
-    conv_lang = given or _conversation_language(scored, by_turn, speaker_prior["agent"])
+    conv_lang = given or _conversation_language(scored, by_turn, speaker_prior["agent"], texts)
     decisions: list[LanguageDecision] = []
     for t in turns:
         if t.language:
@@ -119,14 +124,14 @@ def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[Langua
             continue
         own = by_turn[t.index]
         best_own = max(own, key=lambda k: own[k])
-        if _weight(t.text) >= 1.0 and own[best_own] >= _OWN_EVIDENCE_PROB:
+        if _weight(texts[t.index]) >= 1.0 and own[best_own] >= _OWN_EVIDENCE_PROB:
             decisions.append(LanguageDecision(best_own, own[best_own]))
             continue
         prior = speaker_prior[t.role]
         if given:
             # The stated language is strong prior knowledge for every turn without its own clear evidence.
             prior = {c: (0.9 if c == given else 0.1 / (len(LANGUAGES) - 1)) for c in LANGUAGES}
-        post = _pool([(own, _weight(t.text)), (prior, 1.0)])
+        post = _pool([(own, _weight(texts[t.index])), (prior, 1.0)])
         best = max(post, key=lambda k: post[k])
         decisions.append(LanguageDecision(best, post[best]))
     return decisions, conv_lang
@@ -134,7 +139,7 @@ def decide(turns: Sequence[Turn], given: str | None = None) -> tuple[list[Langua
 
 def identify(conversation: Conversation) -> Conversation:
     """A copy of ``conversation`` with the language of every turn and of the whole filled in."""
-    decisions, conv_lang = decide(conversation.turns, conversation.language)
+    decisions, conv_lang = decide(conversation.turns, conversation.language, conversation.channel)
     turns = tuple(t if t.language == d.language else replace(t, language=d.language)
                   for t, d in zip(conversation.turns, decisions))
     return conversation.with_updates(turns=turns, language=conv_lang)
@@ -142,6 +147,6 @@ def identify(conversation: Conversation) -> Conversation:
 
 def identify_text(text: str) -> LanguageDecision:
     """The language of a lone text, without conversation context (less reliable when short)."""
-    dist = turn_distributions([text])[0]
+    dist = turn_distributions([language_text(text)])[0]
     best = max(dist, key=lambda k: dist[k])
     return LanguageDecision(best, dist[best])
