@@ -40,3 +40,28 @@ def test_file_cache_round_trip_without_pickle(tmp_path):
     assert again._model is None and "hei på deg" in again._cache
     assert np.allclose(again.encode(["hei på deg"])[0], first[0])
     assert again._model is None  # served from the file, the encoder never loaded
+
+
+def test_torn_cache_file_is_ignored_with_a_warning(tmp_path):
+    path = tmp_path / "cache.npz"
+    path.write_bytes(b"PK\x03\x04 not a zip at all")
+    import pytest
+
+    with pytest.warns(RuntimeWarning, match="embedding cache unreadable"):
+        enc = E5Encoder(num_threads=1, cache_file=path)
+    assert len(enc._cache) == 0
+
+
+def test_concurrent_saves_never_share_a_temporary_file(tmp_path):
+    # Two encoders (two processes in real use) saving one cache: each writes its own temporary file,
+    # so the file left is one complete save and no temporary file stays behind.
+    path = tmp_path / "cache.npz"
+    a = E5Encoder(num_threads=1, cache_file=path)
+    b = E5Encoder(num_threads=1, cache_file=path)
+    a._cache["x"] = np.ones(384, dtype=np.float32)
+    b._cache["y"] = np.zeros(384, dtype=np.float32)
+    a.save_cache()
+    b.save_cache()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.npz"]
+    again = E5Encoder(num_threads=1, cache_file=path)
+    assert list(again._cache) == ["y"]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import tempfile
+import warnings
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
@@ -58,7 +61,12 @@ class E5Encoder:
         self._unsaved = 0
         if cache_file is not None:
             if Path(cache_file).exists():
-                self.load_cache(cache_file)
+                try:
+                    self.load_cache(cache_file)
+                except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+                    # A cache only saves time: a torn or foreign file is ignored (and replaced at exit).
+                    warnings.warn(f"{cache_file}: embedding cache unreadable ({exc}); starting an empty one",
+                                  RuntimeWarning, stacklevel=2)
             atexit.register(self.save_cache)
 
     @classmethod
@@ -89,10 +97,17 @@ class E5Encoder:
             return
         encoded = [t.encode("utf-8") for t in self._cache]
         ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
-        tmp = target.with_name(target.name + ".tmp.npz")
-        np.savez(tmp, text_bytes=np.frombuffer(b"".join(encoded), dtype=np.uint8), text_ends=ends,
-                 vectors=np.stack(list(self._cache.values())))
-        os.replace(tmp, target)
+        # A temporary name of this process's own: processes saving one cache at the same time must not
+        # write into each other's half-written file (the last complete save wins, none is torn).
+        fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp.npz", dir=target.parent or ".")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, text_bytes=np.frombuffer(b"".join(encoded), dtype=np.uint8), text_ends=ends,
+                         vectors=np.stack(list(self._cache.values())))
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
         self._unsaved = 0
 
     @property
