@@ -184,3 +184,14 @@ def test_the_model_folder_stays_small_and_ships_no_onnx_file():
     assert sum(f.stat().st_size for f in INT8.iterdir()) < 20 * 1024 * 1024
     assert (INT8 / "encoder_patch.npz").read_bytes() == (QAT / "encoder_patch.npz").read_bytes()
     assert os.path.getsize(INT8 / "README.md") > 0
+
+
+@pytest.mark.parametrize("lengths,size,expected", [
+    ([5, 5, 5, 5], 16, [[0, 1, 2, 3]]),
+    ([5, 5, 5, 5], 3, [[0, 1, 2], [3]]),
+    ([3, 4, 40, 41], 16, [[0, 1], [2, 3]]),      # "ok" is not padded to a long explanation
+    ([10], 16, [[0]]),
+    ([], 16, []),
+])
+def test_sub_batches_bound_the_padding(lengths, size, expected):
+    assert onnx_encoder.sub_batches(lengths, size) == expected

@@ -35,6 +35,7 @@ from .encoder import ENCODER_DIM, ENCODER_NAME, MAX_TOKENS
 ENCODER_KIND = "onnx-int8"
 CACHE_DIR_ENV = "SAMTALEANALYSE_CACHE"
 BATCH_SIZE = 16  # texts per sub-batch of a conversation (length-sorted)
+PAD_WASTE = 1.25  # a sub-batch's padded tokens at most this many times its real ones (sub_batches)
 
 
 def cache_dir() -> Path:
@@ -200,8 +201,8 @@ class OnnxE5Encoder:
         ids = self.tokenizer.encode_batch(unique, MAX_TOKENS)
         order = sorted(range(len(unique)), key=lambda i: (len(ids[i]), unique[i]))  # depends on the texts only
         vecs: dict[str, np.ndarray] = {}
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
+        for chunk in sub_batches([len(ids[i]) for i in order], self.batch_size):
+            chunk = [order[k] for k in chunk]
             width = max(len(ids[i]) for i in chunk)
             tok = np.full((len(chunk), width), self.tokenizer.pad, dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
@@ -216,6 +217,24 @@ class OnnxE5Encoder:
         for row, t in enumerate(texts):
             out[row] = vecs[t]
         return out
+
+
+def sub_batches(lengths: Sequence[int], batch_size: int, waste: float = PAD_WASTE) -> list[list[int]]:
+    """Consecutive positions of ascending ``lengths`` cut into sub-batches of at most ``batch_size``, a new one
+    begun where padding to the longest would make the batch more than ``waste`` times its real tokens: a
+    conversation mixes "ok" with long explanations, and padding them together cost more than batching saved."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    total = 0
+    for k, n in enumerate(lengths):
+        if cur and (len(cur) >= batch_size or (len(cur) + 1) * n > waste * (total + n)):
+            out.append(cur)
+            cur, total = [], 0
+        cur.append(k)
+        total += n
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _cores() -> int:
