@@ -79,7 +79,7 @@ def test_score_adds_turn_labels_from_the_bundled_model(tmp_path):
     proc = run("score", "examples/chats/chats.jsonl", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     conv = json.loads((out / "conversations.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert conv["model"].startswith("turns-e5-qat@")
+    assert conv["model"].startswith("turns-e5-int8@")
     for turn in conv["turns"]:
         assert isinstance(turn["uncertain"], bool)
         if turn["speaker"] == "customer":

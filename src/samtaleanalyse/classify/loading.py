@@ -10,7 +10,7 @@ from .features import Encoder
 from .model_meta import ModelSpec, read_spec
 from .predict import TurnClassifier
 
-DEFAULT_MODEL = Path("models") / "turns-e5-qat"
+DEFAULT_MODEL = Path("models") / "turns-e5-int8"
 MODEL_ENV = "SAMTALEANALYSE_MODEL"
 NO_MODEL_HINT = ("train one with `samtaleanalyse train --config training/configs/default.toml` (needs the [train] "
                  f"extra), point --model or ${MODEL_ENV} at a model folder, or pass --no-model to read and identify "
@@ -18,7 +18,7 @@ NO_MODEL_HINT = ("train one with `samtaleanalyse train --config training/configs
 
 
 def default_model_path() -> Path:
-    """$SAMTALEANALYSE_MODEL, else models/turns-e5-qat in the working folder, else in the source checkout."""
+    """$SAMTALEANALYSE_MODEL, else models/turns-e5-int8 in the working folder, else in the source checkout."""
     if os.environ.get(MODEL_ENV):
         return Path(os.environ[MODEL_ENV])
     here = DEFAULT_MODEL
