@@ -26,7 +26,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from samtaleanalyse.classify.cascade import read_cascade  # noqa: E402
 from samtaleanalyse.classify.encoder import CACHE_ENV  # noqa: E402
 from samtaleanalyse.classify.loading import load_classifier  # noqa: E402
 from samtaleanalyse.classify.predict import TurnClassifier  # noqa: E402

@@ -169,7 +169,6 @@ needs_first_stage = pytest.mark.skipif(not (MAIN / "first_stage" / "metadata.jso
 @needs_first_stage
 def test_examples_end_to_end_with_cascade():
     from samtaleanalyse.classify.loading import load_classifier
-    from samtaleanalyse.corpus import parse_record  # noqa: F401  (the package imports cleanly)
 
     rows = [json.loads(l) for l in (ROOT / "examples" / "chats" / "chats.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
     convs = [Conversation(id=r["id"], turns=tuple(Turn(index=i, role="customer" if t["speaker"] == "Customer" else "agent",

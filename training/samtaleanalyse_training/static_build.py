@@ -25,7 +25,7 @@ from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from . import static_distill as sd
 from .data import Example, load_examples
-from .evaluate import predict_examples, score_predictions
+from .evaluate import predict_examples
 from .train import TrainConfig, fit
 
 FIRST_STAGE_DIR = "first_stage"

@@ -101,10 +101,6 @@ def save_static(folder: Path, entries: Sequence[str], vectors: np.ndarray, teach
     return path, write_static(path, entries, vectors, teacher=teacher)
 
 
-def vocabulary_record(entries: Sequence[str], counts: collections.Counter[str]) -> dict[str, Any]:
-    return {"entries": len(entries), "pieces_in_train_dev": sum(1 for e in entries if counts.get(e))}
-
-
 def dump(obj: Any, path: Path) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
