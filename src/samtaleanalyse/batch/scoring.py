@@ -44,6 +44,7 @@ class ScorerSpec:
     redact: bool = True               # personal data out of everything written (--no-redact: raw)
     explain: bool = False             # the model's own word attributions on finding turns (slow)
     num_threads: int | None = None
+    cascade: bool = False             # the model's first stage decides the turns it is sure of (classify/cascade.py)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class Scorer:
     def from_spec(cls, spec: ScorerSpec) -> "Scorer":
         from ..classify.loading import load_classifier
 
-        classifier = None if spec.no_model else load_classifier(spec.model, num_threads=spec.num_threads)
+        classifier = None if spec.no_model else load_classifier(spec.model, num_threads=spec.num_threads,
+                                                                         cascade=spec.cascade)
         coach = Coach(load_config(*spec.rules), load_guidance(*spec.guidance), spec.feedback_language)
         return cls(classifier, coach, redact=spec.redact, explain=spec.explain)
 
@@ -168,6 +170,8 @@ def describe(classifier: TurnClassifier | None, coach: Coach | None) -> dict[str
         out["model"] = classifier.model.name
         out["encoder"] = getattr(classifier.encoder, "version", None)
         out["model_sha256"] = _digest(json.dumps(meta, sort_keys=True, default=str))
+        if getattr(classifier, "cascade", None) is not None:
+            out["first_stage"] = classifier.cascade.model.name  # type: ignore[union-attr]
     if coach is not None:
         rules = {code: asdict(rule) for code, rule in sorted(coach.config.rules.items())}
         score = {"base": coach.config.base_score, "cap": coach.config.strength_bonus_cap,

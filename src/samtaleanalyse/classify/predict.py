@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from ..conversation import Conversation
 from .artefact import TASK_ROLES, TurnModel
-from .features import Encoder, dense_features, extra_features, lexical_features, turn_inputs
+from .features import Encoder, TurnInput, dense_features, extra_features, lexical_features, turn_inputs
+
+if TYPE_CHECKING:
+    from .cascade import Cascade
 
 
 @dataclass(frozen=True)
@@ -21,45 +24,74 @@ class TurnPrediction:
     model: str
 
 
-class TurnClassifier:
-    """Attitude for customer turns and behaviours for agent turns."""
+def task_probabilities(model: TurnModel, encoder: Encoder, flat: Sequence[TurnInput]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per task, the rows of ``flat`` it reads (its role's turns) and their probabilities."""
+    if not flat:
+        return {}
+    dense = dense_features(flat, encoder)
+    lexical = lexical_features(flat, model.vectorizer)
+    extra = extra_features(flat, model.cues)
+    roles = np.array([i.role for i in flat])
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for task, head in model.heads.items():
+        rows = np.flatnonzero(roles == TASK_ROLES[task])
+        if len(rows):
+            out[task] = (rows, head.predict_proba(dense[rows], lexical.take(rows), extra[rows]))
+    return out
 
-    def __init__(self, model: TurnModel, encoder: Encoder, normalise: bool = True) -> None:
+
+class TurnClassifier:
+    """Attitude for customer turns and behaviours for agent turns.
+
+    With ``cascade`` (classify/cascade.py), a cheap first stage labels the turns it is sure of and only the
+    others reach ``encoder``; ``sent_on`` counts them (turns read, turns sent to the encoder)."""
+
+    def __init__(self, model: TurnModel, encoder: Encoder, cascade: "Cascade | None" = None,
+                 normalise: bool = True) -> None:
         self.model = model
         self.encoder = encoder
+        self.cascade = cascade
         # The heads read normalised text (text.normalise); off only to measure what normalising buys.
         self.normalise = normalise
+        self.sent_on = [0, 0]
+
+    def _labelled(self, model: TurnModel, task: str, flat: Sequence[TurnInput], rows: np.ndarray,
+                  proba: np.ndarray, per_turn: dict[int, TurnPrediction]) -> None:
+        head = model.heads[task]
+        labels = head.labels_from_proba(proba)
+        margin = model.uncertainty(task)
+        for r, p, labs in zip(rows, proba, labels):
+            if head.multi_label:
+                uncertain = bool(np.any(np.abs(p - head.thresholds) < margin))
+            else:
+                uncertain = bool(p.max() < margin)
+            per_turn[int(r)] = TurnPrediction(
+                turn_index=flat[r].turn_index, task=task,
+                scores={l: round(float(x), 4) for l, x in zip(head.labels, p)},
+                labels=labs, uncertain=uncertain, model=model.name)
 
     def predict(self, conversations: Sequence[Conversation]) -> list[list[TurnPrediction]]:
         inputs = [turn_inputs(c, normalise=self.normalise) for c in conversations]
         flat = [i for conv in inputs for i in conv]
-        dense = dense_features(flat, self.encoder)
-        lexical = lexical_features(flat, self.model.vectorizer)
-        extra = extra_features(flat, self.model.cues)
-        roles = np.array([i.role for i in flat])
         # Results are matched to turns by position, never by id: two conversations may share an id.
         per_turn: dict[int, TurnPrediction] = {}
-        for task, head in self.model.heads.items():
-            rows = np.flatnonzero(roles == TASK_ROLES[task])
-            if not len(rows):
-                continue
-            sub_lex = lexical.take(rows)
-            proba = head.predict_proba(dense[rows], sub_lex, extra[rows])
-            labels = head.labels_from_proba(proba)
-            margin = self.model.uncertainty(task)
-            for r, p, labs in zip(rows, proba, labels):
-                if head.multi_label:
-                    uncertain = bool(np.any(np.abs(p - head.thresholds) < margin))
-                else:
-                    uncertain = bool(p.max() < margin)
-                per_turn[int(r)] = TurnPrediction(
-                    turn_index=flat[r].turn_index, task=task,
-                    scores={l: round(float(x), 4) for l, x in zip(head.labels, p)},
-                    labels=labs, uncertain=uncertain, model=self.model.name)
+        second = np.arange(len(flat))
+        if self.cascade is not None and flat:
+            first = self.cascade.model
+            keep = np.zeros(len(flat), dtype=bool)
+            for task, (rows, proba) in task_probabilities(first, self.cascade.encoder, flat).items():
+                kept = self.cascade.margins.keep(task, proba, first.heads[task].thresholds)
+                keep[rows[kept]] = True
+                self._labelled(first, task, flat, rows[kept], proba[kept], per_turn)
+            second = np.flatnonzero(~keep)
+            self.sent_on[0] += len(flat)
+            self.sent_on[1] += len(second)
+        sub = [flat[r] for r in second]
+        for task, (rows, proba) in task_probabilities(self.model, self.encoder, sub).items():
+            self._labelled(self.model, task, flat, second[rows], proba, per_turn)
         out: list[list[TurnPrediction]] = []
         start = 0
         for conv in inputs:
             out.append([per_turn[r] for r in range(start, start + len(conv)) if r in per_turn])
             start += len(conv)
         return out
-
