@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from .finetune.cli import register as register_finetune
+from .real_text_cli import register as register_real_text
 
 
 def _require_training_extra() -> None:
@@ -23,6 +24,7 @@ def _require_training_extra() -> None:
 
 def register(app: typer.Typer) -> None:
     register_finetune(app)  # `finetune`, `finetune-convert` (finetune/cli.py; torch imported only when run)
+    register_real_text(app)  # `evaluate-real-text` (real_text_cli.py)
 
     @app.command(epilog="Example:\n\n  samtaleanalyse train --config training/configs/default.toml")
     def train(config: Path = typer.Option(..., "--config", help="Training config (TOML)."),
