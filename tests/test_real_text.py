@@ -19,8 +19,8 @@ DATA = Path(__file__).resolve().parent / "data" / "real_text"
 def test_only_labelled_threads_with_their_part_and_labels():
     convs = real_text.twitter_conversations([DATA / "labels.pass_a.jsonl"], DATA / "threads.json")
     parts = {t.session_id: split_of(t) for t in load_threads(DATA / "threads.json")}
-    assert [c.id for c in convs] == ["en-tw-fakeA", "en-tw-fakeB"]  # fakeC has no labels
-    assert [c.split for c in convs] == [parts["fakeA"], parts["fakeB"]]
+    assert [c.id for c in convs] == ["en-tw-fakeA", "en-tw-fakeB", "en-tw-fakeD"]  # fakeC has no labels
+    assert [c.split for c in convs] == [parts["fakeA"], parts["fakeB"], parts["fakeD"]] == ["test", "test", "train"]
     a = convs[0]
     assert (a.language, a.channel) == ("en", "chat") and len(a.turns) == 4  # the closing reply is turn 3
     assert a.turns[1].behaviours == ("apology", "question") and a.turns[3].behaviours == ("thanks", "solution")

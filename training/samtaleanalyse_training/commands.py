@@ -57,12 +57,12 @@ def register(app: typer.Typer) -> None:
         from samtaleanalyse.classify.encoder import E5Encoder
 
         from .card import model_card
-        from .data import load_examples
+        from .extra_data import training_examples
         from .lolo import leave_one_language_out, write_results
         from .train import TrainConfig
 
         cfg = TrainConfig.from_file(config)
-        results = leave_one_language_out(cfg, load_examples(cfg.corpus), E5Encoder.from_env(num_threads=2),
+        results = leave_one_language_out(cfg, training_examples(cfg), E5Encoder.from_env(num_threads=2),
                                          split=split, baseline=baseline)
         if out is not None:
             write_results(results, out)

@@ -29,6 +29,7 @@ class TrainConfig:
     train_splits: tuple[str, ...] = ("train",)
     limit_conversations: int | None = None
     exclude_languages: tuple[str, ...] = ()
+    extra_data: dict[str, Any] = field(default_factory=dict)   # extra_data.py: Twitter train part, ASR calls
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainConfig":
@@ -41,6 +42,9 @@ class TrainConfig:
             if key in data:
                 data[key] = tuple(data[key])
         cfg = cls(**data)
+        from .extra_data import check
+
+        check(cfg.extra_data)
         blocks = cfg.features.get("cues", list(BLOCKS))
         if set(blocks) - set(BLOCKS):
             raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")

@@ -30,8 +30,10 @@ from samtaleanalyse.classify.lexical import CharNgramVectorizer, SparseRows
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from .config import TrainConfig
-from .data import Example, load_examples
+from .augment_asr import original_id
+from .data import Example
 from .evaluate import metrics_from_scores, score_predictions
+from .extra_data import training_examples
 from .metrics import best_threshold
 
 
@@ -210,7 +212,9 @@ class _Task:
 
     def oof_scores(self, rows: Sequence[Example], block: Block, y: np.ndarray, s: Scaling, k: int) -> np.ndarray:
         """Decision scores of every row from a model that did not see its conversation."""
-        folds = group_folds([e.conversation_id for e in rows], [e.language for e in rows], k, self.config.seed)
+        # an augmented copy is in the fold of its original, or CV would score turns whose twin it trained on
+        folds = group_folds([original_id(e.conversation_id) for e in rows], [e.language for e in rows], k,
+                            self.config.seed)
         out = np.zeros((len(rows), len(ATTITUDES) if self.task == "attitude" else len(BEHAVIOURS)))
         for f in range(k):
             fit_rows, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
@@ -235,8 +239,7 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
     Cross-validation figures (out-of-fold, on the training conversations) are in
     ``model.metadata["tuning"]["cv"]`` when thresholds are tuned by cross-validation.
     """
-    examples = list(examples if examples is not None else load_examples(config.corpus,
-                                                                       limit_conversations=config.limit_conversations))
+    examples = list(examples if examples is not None else training_examples(config))
     excluded = set(config.exclude_languages)
     fit_splits = set(config.train_splits)
     train = [e for e in examples if e.split in fit_splits and e.language not in excluded]

@@ -15,7 +15,7 @@ from samtaleanalyse.classify.encoder import E5Encoder
 
 from .card import model_card
 from .config import TrainConfig
-from .data import load_examples
+from .extra_data import training_examples
 from .evaluate import human_agreement
 from .fitting import (Block, Scaling, _design, _unfold, behaviour_C, best_temperature, data_hash, fit,  # noqa: F401
                       group_folds, threshold_grid, zero_encoder)
@@ -26,7 +26,7 @@ from .metrics import best_threshold  # noqa: F401
 def train(config: TrainConfig, *, card: bool = True, baseline: bool = False, lolo: bool = False,
           lolo_split: str = "dev") -> tuple[Path, dict[str, Any]]:
     """Fit, save and describe the model; optionally the n-gram baseline and leave-one-language-out beside it."""
-    examples = load_examples(config.corpus, limit_conversations=config.limit_conversations)
+    examples = training_examples(config)  # the corpus, plus [extra_data] when the config asks for it
     encoder = E5Encoder.from_env(num_threads=2)
     model, dev_metrics = fit(config, examples, encoder)
     meta = dict(model.metadata)
