@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, Sequence, TypeVar
 
 from samtaleanalyse.labels import ATTITUDES
+from samtaleanalyse_training.metrics import binary_metrics  # the one P/R/F1 implementation (training/)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "external"
 SEED = 13
@@ -146,32 +147,6 @@ def attitude_decision(rule: str, scores: Mapping[str, float]) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # Metrics and baselines.
-
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
-
-
-def binary_metrics(gold: Sequence[bool], pred: Sequence[bool], target: str) -> dict[str, Any]:
-    """Accuracy, macro-F1 and per-class P/R/F1 for target vs not-target."""
-    if len(gold) != len(pred):
-        raise ValueError("gold and pred differ in length")
-    n = len(gold)
-    tp = sum(g and p for g, p in zip(gold, pred))
-    fp = sum(p and not g for g, p in zip(gold, pred))
-    fn = sum(g and not p for g, p in zip(gold, pred))
-    tn = n - tp - fp - fn
-    pos = {**_prf(tp, fp, fn), "support": tp + fn}
-    neg = {**_prf(tn, fn, fp), "support": tn + fp}
-    return {
-        "n": n, "n_target": tp + fn, "n_predicted_target": tp + fp,
-        "accuracy": round((tp + tn) / n, 4) if n else 0.0,
-        "macro_f1": round((pos["f1"] + neg["f1"]) / 2, 4),
-        "per_class": {target: pos, f"not_{target}": neg},
-    }
-
 
 def majority_predictions(gold: Sequence[bool]) -> list[bool]:
     """Always the most frequent gold class of the sample (ties: the non-target)."""

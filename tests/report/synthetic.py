@@ -9,12 +9,12 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
+from samtaleanalyse.conversation import LANGUAGES
 from samtaleanalyse.report.rows import ConversationRow
 
 TEAMS = ("Møbler Øst", "Energi Syd", "Försäkring", "Rejser", "Broadband UK", "Bank <Nord> & Co")
 ISSUES = (("missing_apology", True), ("blame_shifting", True), ("solution_before_feelings", True),
           ("no_investigation", False), ("no_follow_up", False), ("no_paraphrase", False), ("not_de_escalated", False))
-LANGUAGES = ("nb", "nn", "da", "sv", "en")
 CHANNELS = ("chat", "call", "email")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from samtaleanalyse.conversation import LANGUAGES
 from samtaleanalyse.errors import ConfigError
 from samtaleanalyse.report.aggregate import Group, Measures, summarise
 from samtaleanalyse.report.dashboard import load_dashboard_texts, local_href, render_dashboard, write_dashboard
@@ -21,7 +22,6 @@ from tests.report.synthetic import synthetic_rows
 DATA = Path(__file__).resolve().parents[1] / "data" / "report"
 CASES = tomllib.loads((DATA / "aggregate_cases.toml").read_text(encoding="utf-8"))["cases"]
 UNKNOWN = "(unknown)"
-LANGUAGES = ("nb", "nn", "da", "sv", "en")
 
 
 def make_row(id: str, **fields: Any) -> ConversationRow:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from samtaleanalyse.conversation import LANGUAGES
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
-LANGS = ("nb", "nn", "da", "sv", "en")
 TASKS = (("attitude", "Attitude", ATTITUDES), ("behaviours", "Behaviours", BEHAVIOURS))
 
 
@@ -44,7 +44,7 @@ def _language_table(columns: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
         t = m.get(task, {})
         return _f(t.get("macro_f1") if lang is None else t.get("per_language", {}).get(lang))
 
-    for lang in (None, *LANGS):
+    for lang in (None, *LANGUAGES):
         cells = [f"{cell(m, 'attitude', lang)} | {cell(m, 'behaviours', lang)}" for _, m in columns]
         rows.append(f"| {lang or '**all**'} | " + " | ".join(cells) + " |")
     return rows

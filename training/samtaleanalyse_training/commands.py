@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from .finetune.cli import register as register_finetune
+from .real_text_cli import register as register_real_text
 
 
 def _require_training_extra() -> None:
@@ -24,6 +25,7 @@ def _require_training_extra() -> None:
 
 def register(app: typer.Typer) -> None:
     register_finetune(app)  # `finetune`, `finetune-convert` (finetune/cli.py; torch imported only when run)
+    register_real_text(app)  # `evaluate-real-text` (real_text_cli.py)
 
     @app.command(epilog="Example:\n\n  samtaleanalyse train --config training/configs/default.toml")
     def train(config: Path = typer.Option(..., "--config", help="Training config (TOML)."),
@@ -56,12 +58,12 @@ def register(app: typer.Typer) -> None:
         from samtaleanalyse.classify.encoder import E5Encoder
 
         from .card import model_card
-        from .data import load_examples
+        from .extra_data import training_examples
         from .lolo import leave_one_language_out, write_results
         from .train import TrainConfig
 
         cfg = TrainConfig.from_file(config)
-        results = leave_one_language_out(cfg, load_examples(cfg.corpus), E5Encoder.from_env(num_threads=2),
+        results = leave_one_language_out(cfg, training_examples(cfg), E5Encoder.from_env(num_threads=2),
                                          split=split, baseline=baseline)
         if out is not None:
             write_results(results, out)

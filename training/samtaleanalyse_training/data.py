@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from samtaleanalyse.classify.features import TurnInput, turn_inputs
 from samtaleanalyse.corpus import parse_record
+from samtaleanalyse.corpus.model import LabelledConversation
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Example:
     n_turns: int = 1
     role_position: int = 0
     history: str = ""
+    channel: str = "chat"   # of the conversation (chat, call, email): evaluation tables are per channel
 
     def as_input(self) -> TurnInput:
         return TurnInput(self.conversation_id, self.turn_index, self.role, self.text, self.context,
@@ -41,10 +44,18 @@ def load_examples(corpus: str | Path, *, limit_conversations: int | None = None)
     ds = datasets.load_dataset("json", data_files=files, split="train")
     if limit_conversations:
         ds = ds.select(range(min(limit_conversations, len(ds))))
-    examples: list[Example] = []
+    conversations = []
     for pos, row in enumerate(ds):
         # datasets fills absent keys with None (attitude on agent turns, ...); parse_record accepts that.
-        c = parse_record(row, file=f"{corpus}", line=pos + 1)
+        conversations.append(parse_record(row, file=f"{corpus}", line=pos + 1))
+    return examples_of(conversations)
+
+
+def examples_of(conversations: Iterable[LabelledConversation]) -> list[Example]:
+    """The turn examples of labelled conversations (every split); a conversation must have a split, and an
+    augmented one must be in train."""
+    examples: list[Example] = []
+    for c in conversations:
         if c.split is None:
             raise ValueError(f"{c.file}, line {c.line}: conversation {c.id} has no split; run `samtaleanalyse data split`")
         if c.augmented and c.split != "train":
@@ -54,5 +65,6 @@ def load_examples(corpus: str | Path, *, limit_conversations: int | None = None)
             lt = labels[inp.turn_index]
             examples.append(Example(c.id, inp.turn_index, lt.turn.language or c.language, c.split, inp.role,
                                     inp.text, inp.context, lt.attitude, tuple(lt.behaviours), position=inp.position,
-                                    n_turns=inp.n_turns, role_position=inp.role_position, history=inp.history))
+                                    n_turns=inp.n_turns, role_position=inp.role_position, history=inp.history,
+                                    channel=c.channel))
     return examples

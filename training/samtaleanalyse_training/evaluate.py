@@ -1,4 +1,6 @@
-"""Evaluation: per-label precision/recall/F1, macro-F1 per language, attitude confusion matrix."""
+"""Evaluation of turn labels: per-label precision/recall/F1, macro-F1 per language, attitude confusion matrix.
+
+The figures themselves are computed in ``metrics.py``; this module predicts and slices (by language)."""
 from __future__ import annotations
 
 import json
@@ -10,11 +12,19 @@ import numpy as np
 from samtaleanalyse.classify.artefact import TurnModel
 from samtaleanalyse.classify.features import dense_features, extra_features
 from samtaleanalyse.classify.heads import LinearHead
+from samtaleanalyse.conversation import LANGUAGES
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from .data import Example
+from .metrics import multi_label_metrics, single_label_metrics
 
-LANGS = ("nb", "nn", "da", "sv", "en")
+
+def attitude_metrics(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    return single_label_metrics(gold, pred, ATTITUDES)
+
+
+def behaviour_metrics(Y: np.ndarray, P: np.ndarray) -> dict[str, Any]:
+    return multi_label_metrics(Y, P, BEHAVIOURS)
 
 
 def predict_examples(model: TurnModel, rows: Sequence[Example], encoder: Any, task: str) -> np.ndarray:
@@ -24,34 +34,13 @@ def predict_examples(model: TurnModel, rows: Sequence[Example], encoder: Any, ta
                               extra_features(inputs, model.cues))
 
 
-def _prf(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    tp = float((y & p).sum())
-    prec = tp / p.sum() if p.sum() else 0.0
-    rec = tp / y.sum() if y.sum() else 0.0
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"precision": round(prec, 3), "recall": round(rec, 3), "f1": round(f1, 3), "support": int(y.sum())}
-
-
-def _attitude_metrics(y: list[str], p: list[str]) -> dict[str, Any]:
-    ya, pa = np.array(y), np.array(p)
-    per = {l: _prf(ya == l, pa == l) for l in ATTITUDES}
-    return {"macro_f1": round(float(np.mean([per[l]["f1"] for l in ATTITUDES])), 3), "per_label": per, "n": len(y)}
-
-
-def _behaviour_metrics(Y: np.ndarray, P: np.ndarray) -> dict[str, Any]:
-    per = {l: _prf(Y[:, j], P[:, j]) for j, l in enumerate(BEHAVIOURS)}
-    present = [l for l in BEHAVIOURS if per[l]["support"] > 0]
-    return {"macro_f1": round(float(np.mean([per[l]["f1"] for l in present])), 3) if present else 0.0,
-            "per_label": per, "n": int(len(Y))}
-
-
 def attitude_report(rows: Sequence[Example], proba: np.ndarray) -> dict[str, Any]:
     pred = [ATTITUDES[i] for i in proba.argmax(axis=1)]
     gold = [r.attitude or "" for r in rows]
-    att = _attitude_metrics(gold, pred)
-    att["per_language"] = {l: _attitude_metrics([g for g, r in zip(gold, rows) if r.language == l],
-                                                [q for q, r in zip(pred, rows) if r.language == l])["macro_f1"]
-                           for l in LANGS if any(r.language == l for r in rows)}
+    att = attitude_metrics(gold, pred)
+    att["per_language"] = {l: attitude_metrics([g for g, r in zip(gold, rows) if r.language == l],
+                                               [q for q, r in zip(pred, rows) if r.language == l])["macro_f1"]
+                           for l in LANGUAGES if any(r.language == l for r in rows)}
     att["confusion"] = {g: {q: sum(1 for a, b in zip(gold, pred) if a == g and b == q) for q in ATTITUDES}
                         for g in ATTITUDES}
     return att
@@ -60,12 +49,12 @@ def attitude_report(rows: Sequence[Example], proba: np.ndarray) -> dict[str, Any
 def behaviour_report(rows: Sequence[Example], proba: np.ndarray, thresholds: np.ndarray) -> dict[str, Any]:
     P = proba >= thresholds
     Y = np.array([[l in r.behaviours for l in BEHAVIOURS] for r in rows]).reshape(len(rows), len(BEHAVIOURS))
-    beh = _behaviour_metrics(Y, P)
+    beh = behaviour_metrics(Y, P)
     beh["per_language"] = {}
-    for l in LANGS:
+    for l in LANGUAGES:
         mask = np.array([r.language == l for r in rows], dtype=bool)
         if mask.any():
-            beh["per_language"][l] = _behaviour_metrics(Y[mask], P[mask])["macro_f1"]
+            beh["per_language"][l] = behaviour_metrics(Y[mask], P[mask])["macro_f1"]
     return beh
 
 
@@ -121,7 +110,7 @@ def human_agreement(corpus: str | Path) -> dict[str, Any] | None:
                 other_beh.append([l in (b.get("behaviours") or []) for l in BEHAVIOURS])
     if not n:
         return None
-    att = _attitude_metrics(gold_att, other_att)
-    beh = _behaviour_metrics(np.array(gold_beh, dtype=bool).reshape(-1, len(BEHAVIOURS)),
+    att = attitude_metrics(gold_att, other_att)
+    beh = behaviour_metrics(np.array(gold_beh, dtype=bool).reshape(-1, len(BEHAVIOURS)),
                              np.array(other_beh, dtype=bool).reshape(-1, len(BEHAVIOURS)))
     return {"conversations": n, "file": str(path), "attitude": att, "behaviours": beh}

@@ -15,17 +15,7 @@ from samtaleanalyse.corpus.findings import gold_findings
 from samtaleanalyse.corpus.model import LabelledConversation
 from samtaleanalyse.pipeline import analyse
 
-
-def _f1(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": round(p, 3), "recall": round(r, 3),
-            "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0, "support": tp + fn}
-
-
-def _macro(per: dict[str, dict[str, float]], codes: Sequence[str]) -> float | None:
-    scored = [per[c]["f1"] for c in codes if c in per and per[c]["support"] > 0]
-    return round(sum(scored) / len(scored), 3) if scored else None
+from .metrics import macro_f1, prf
 
 
 def score_findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
@@ -36,10 +26,10 @@ def score_findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str,
             tp = sum(code in g and code in p for _, g, p in rows)
             fp = sum(code not in g and code in p for _, g, p in rows)
             fn = sum(code in g and code not in p for _, g, p in rows)
-            per[code] = _f1(tp, fp, fn)
-        return {"n": len(rows), "issues_macro_f1": _macro(per, ISSUE_CODES),
-                "strengths_macro_f1": _macro(per, STRENGTH_CODES),
-                "all_macro_f1": _macro(per, ISSUE_CODES + STRENGTH_CODES), "per_code": per}
+            per[code] = prf(tp, fp, fn)
+        return {"n": len(rows), "issues_macro_f1": macro_f1(per, ISSUE_CODES, present_only=True),
+                "strengths_macro_f1": macro_f1(per, STRENGTH_CODES, present_only=True),
+                "all_macro_f1": macro_f1(per, ISSUE_CODES + STRENGTH_CODES, present_only=True), "per_code": per}
 
     by_lang: dict[str, list[tuple[str, set[str], set[str]]]] = defaultdict(list)
     for row in pairs:
@@ -55,18 +45,24 @@ def detections(classifier: TurnClassifier, convs: Sequence[LabelledConversation]
     return [detect(from_analysis(analysed)) for analysed in analyse((c.to_conversation() for c in convs), classifier)]
 
 
-def evaluate_findings(classifier: TurnClassifier, convs: Sequence[LabelledConversation],
-                      config: CoachingConfig | None = None) -> dict[str, Any]:
-    """Predict turn labels for ``convs``, derive findings with every rule enabled, compare with gold.
-
-    A finding less confident than its rule's ``min_confidence`` (``config``, default the shipped
-    rules.toml) is not counted: the agent would not be told it either."""
+def findings_pairs(classifier: TurnClassifier, convs: Sequence[LabelledConversation],
+                   config: CoachingConfig | None = None) -> list[tuple[str, set[str], set[str]]]:
+    """(language, gold codes, predicted codes) per conversation: findings with every rule enabled, from the
+    gold turn labels and from ``classifier``'s. A finding less confident than its rule's ``min_confidence``
+    (``config``, default the shipped rules.toml) is not counted: the agent would not be told it either."""
     config = config or load_config()
     pairs = []
     for conv, found in zip(convs, detections(classifier, convs)):
         predicted = {d.code for d in found if d.confidence >= config.rule(d.code).min_confidence}
         pairs.append((conv.language, set(gold_findings(conv)), predicted))
-    return score_findings(pairs)
+    return pairs
+
+
+def evaluate_findings(classifier: TurnClassifier, convs: Sequence[LabelledConversation],
+                      config: CoachingConfig | None = None) -> dict[str, Any]:
+    """Predict turn labels for ``convs``, derive findings with every rule enabled, compare with gold
+    (:func:`findings_pairs`, scored by :func:`score_findings`)."""
+    return score_findings(findings_pairs(classifier, convs, config))
 
 
 MIN_CONFIDENCE_GRID = (0.0, 0.5, 0.6, 0.7, 0.8)
@@ -83,11 +79,11 @@ def tune_min_confidence(classifier: TurnClassifier, convs: Sequence[LabelledConv
     for code in ISSUE_CODES + STRENGTH_CODES:
         best: tuple[float, float] | None = None
         for m in grid:
-            f1 = _f1(*_counts(code, gold, found, m))["f1"]
+            f1 = prf(*_counts(code, gold, found, m))["f1"]
             if best is None or f1 > best[1] + 1e-9:
                 best = (m, f1)
         assert best is not None
-        base = _f1(*_counts(code, gold, found, 0.0))["f1"]
+        base = prf(*_counts(code, gold, found, 0.0))["f1"]
         out[code] = {"min_confidence": best[0], "f1": best[1], "f1_at_0": base}
     return out
 

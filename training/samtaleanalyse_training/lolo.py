@@ -12,9 +12,12 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from samtaleanalyse.conversation import LANGUAGES
+
+from .config import TrainConfig
 from .data import Example
-from .evaluate import LANGS, score_predictions
-from .train import TrainConfig, fit, zero_encoder
+from .evaluate import score_predictions
+from .fitting import fit, zero_encoder
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -22,7 +25,7 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def leave_one_language_out(config: TrainConfig, examples: Sequence[Example], encoder: Any, *, split: str = "dev",
-                           baseline: bool = False, languages: Sequence[str] = LANGS, full_model: Any = None,
+                           baseline: bool = False, languages: Sequence[str] = LANGUAGES, full_model: Any = None,
                            baseline_model: Any = None) -> dict[str, Any]:
     """``{"split": ..., "languages": {L: {"attitude": F1, "behaviours": F1, "in_language": {...},
     "baseline": {...}?, "metrics": full metrics}}}``."""

@@ -1,412 +1,36 @@
-"""Training the embedded turn model: frozen encoder + character n-grams + cue features, scikit-learn
-linear heads.
+"""The training run: fit the model (``fitting.py``), save it, describe it (card, baseline, leave-one-language-out).
 
-Heads are fitted on the training split. Behaviour thresholds and the attitude temperature are
-tuned on out-of-fold predictions of a k-fold cross-validation over the training conversations
-(grouped by conversation, so no conversation is on both sides), which keeps dev an honest
-held-out estimate; ``[tuning] thresholds = "dev"`` restores the old tuning on dev. Test is only
-read by `evaluate` (and by `lolo --split test`). Everything is reproducible from the config's seed.
+What a run does is set by a :class:`~.config.TrainConfig`; how the heads and thresholds are fitted lives in
+``fitting.py`` and the figures in ``metrics.py`` / ``evaluate.py``. The names other code has always imported
+from here (``TrainConfig``, ``fit``, ``best_threshold``, ...) are re-exported below.
 """
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
-import platform
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
-
-from samtaleanalyse._version import __version__
 from samtaleanalyse.classify.artefact import TurnModel, save_model
-from samtaleanalyse.classify.cues import BLOCKS, CueFeatures, default_spec
-from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
-from samtaleanalyse.classify.features import dense_features
-from samtaleanalyse.classify.heads import LinearHead
-from samtaleanalyse.classify.lexical import CharNgramVectorizer, SparseRows
-from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
-
-from .data import Example, load_examples
-
-LANGS = ("nb", "nn", "da", "sv", "en")
-
-
-@dataclass
-class TrainConfig:
-    name: str = "turns-e5-lex"
-    version: str = "0.1.0"
-    corpus: str = "data/annotated/conversations"
-    out: str = "models/turns-e5-lex"
-    seed: int = 13
-    features: dict[str, Any] = field(default_factory=dict)
-    attitude: dict[str, Any] = field(default_factory=dict)
-    behaviours: dict[str, Any] = field(default_factory=dict)
-    attitude_uncertain: dict[str, Any] = field(default_factory=dict)
-    tuning: dict[str, Any] = field(default_factory=dict)
-    train_splits: tuple[str, ...] = ("train",)
-    limit_conversations: int | None = None
-    exclude_languages: tuple[str, ...] = ()
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "TrainConfig":
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-        for key in ("train_splits", "exclude_languages"):
-            if key in data:
-                data[key] = tuple(data[key])
-        cfg = cls(**data)
-        blocks = cfg.features.get("cues", list(BLOCKS))
-        if set(blocks) - set(BLOCKS):
-            raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")
-        return cfg
-
-    def baseline(self) -> "TrainConfig":
-        """The character n-gram baseline: same heads and tuning, no encoder and no cue features."""
-        cfg = copy.deepcopy(self)
-        cfg.name = f"{self.name}-baseline"
-        cfg.features = {**self.features, "dense": False, "cues": []}
-        return cfg
-
-
-# --------------------------------------------------------------------------------------------
-# features and design matrices
-
-
-@dataclass
-class Block:
-    """The features of one set of turns, kept apart until the design matrix is built."""
-
-    dense: np.ndarray   # (n, 3*dim+1), or (n, 0) for the baseline
-    lex: SparseRows
-    cues: np.ndarray    # (n, d_cues), or (n, 0)
-
-    def take(self, rows: np.ndarray) -> "Block":
-        return Block(self.dense[rows], self.lex.take(rows), self.cues[rows])
-
-
-@dataclass
-class Scaling:
-    """How the blocks are weighed against each other (cues are standardised on the training turns)."""
-
-    dense_weight: float
-    cue_weight: float
-    cue_mean: np.ndarray
-    cue_scale: np.ndarray
-
-    @classmethod
-    def fit(cls, block: Block, dense_weight: float, cue_weight: float) -> "Scaling":
-        mean = block.cues.mean(axis=0) if len(block.cues) else np.zeros(block.cues.shape[1])
-        scale = block.cues.std(axis=0) if len(block.cues) else np.ones(block.cues.shape[1])
-        return cls(dense_weight, cue_weight, mean.astype(np.float64), np.where(scale > 1e-6, scale, 1.0))
-
-
-def _design(block: Block, s: Scaling):  # type: ignore[no-untyped-def]
-    from scipy.sparse import csr_matrix, hstack
-
-    lex = block.lex
-    parts = [csr_matrix(block.dense.astype(np.float64) * s.dense_weight),
-             csr_matrix((lex.values, lex.indices, lex.indptr), shape=(len(lex), lex.n_features))]
-    if block.cues.shape[1]:
-        parts.append(csr_matrix((block.cues - s.cue_mean) / s.cue_scale * s.cue_weight))
-    return hstack(parts).tocsr()
-
-
-def _unfold(coef: np.ndarray, intercept: np.ndarray, block: Block, s: Scaling) -> tuple[np.ndarray, ...]:
-    """Weights on the design matrix -> weights on raw features (dense, lexical, cues) and intercept."""
-    d, v = block.dense.shape[1], block.lex.n_features
-    coef_dense = coef[:, :d] * s.dense_weight
-    coef_lex = coef[:, d:d + v]
-    coef_extra = coef[:, d + v:] * s.cue_weight / s.cue_scale
-    intercept = intercept - coef_extra @ s.cue_mean
-    return coef_dense, coef_lex, coef_extra, intercept
-
-
-# --------------------------------------------------------------------------------------------
-# heads
-
-
-def _fit_attitude(X, y: np.ndarray, cfg: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    from sklearn.linear_model import LogisticRegression
-
-    clf = LogisticRegression(C=float(cfg.get("C", 4.0)), max_iter=5000, random_state=seed,
-                             class_weight=cfg.get("class_weight", "balanced"))
-    clf.fit(X, y)
-    coef = np.zeros((len(ATTITUDES), X.shape[1]))
-    intercept = np.zeros(len(ATTITUDES))
-    if len(clf.classes_) == 2:  # a binary fit has one row: the second class against the first
-        coef[clf.classes_[1]], intercept[clf.classes_[1]] = clf.coef_[0], clf.intercept_[0]
-    else:
-        coef[clf.classes_] = clf.coef_
-        intercept[clf.classes_] = clf.intercept_
-    absent = np.setdiff1d(np.arange(len(ATTITUDES)), clf.classes_)
-    intercept[absent] = -30.0  # a class never seen in training is never predicted
-    return coef, intercept
-
-
-def behaviour_C(cfg: dict[str, Any], label: str) -> float:
-    return float(cfg.get("C_per_label", {}).get(label, cfg.get("C", 4.0)))
-
-
-def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: ignore[no-untyped-def]
-                    strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """One binary head per behaviour. A label with no (or only) positives is an error, except inside
-    cross-validation folds (``strict=False``), where it becomes a constant 'never' ('always') head."""
-    from sklearn.linear_model import LogisticRegression
-
-    coefs, intercepts = [], []
-    for j, label in enumerate(BEHAVIOURS):
-        y = Y[:, j]
-        if y.all() or not y.any():
-            if strict:
-                raise ValueError(f"behaviour {label!r} has {'no' if not y.any() else 'only'} positive training turns")
-            coefs.append(np.zeros(X.shape[1]))
-            intercepts.append(10.0 if y.all() else -10.0)
-            continue
-        clf = LogisticRegression(C=behaviour_C(cfg, label), max_iter=5000, random_state=seed,
-                                 class_weight=cfg.get("class_weight", "balanced"))
-        clf.fit(X, y)
-        coefs.append(clf.coef_[0])
-        intercepts.append(clf.intercept_[0])
-    return np.array(coefs), np.array(intercepts)
-
-
-def _scores(X, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    return np.asarray(X @ coef.T) + intercept
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def threshold_grid(tuning: dict[str, Any]) -> np.ndarray:
-    lo, hi, step = (float(tuning.get(k, d)) for k, d in (("grid_min", 0.1), ("grid_max", 0.9), ("grid_step", 0.05)))
-    return np.round(np.arange(lo, hi + step / 2, step), 4)
-
-
-def _f1(y: np.ndarray, p: np.ndarray) -> float:
-    denom = y.sum() + p.sum()
-    return float(2 * (y & p).sum() / denom) if denom else 0.0
-
-
-def best_threshold(y: np.ndarray, p: np.ndarray, grid: np.ndarray | None = None) -> float:
-    """The threshold of the grid with the best F1 (the lowest such one on ties); 0.5 without positives."""
-    grid = np.round(np.arange(0.1, 0.91, 0.05), 4) if grid is None else grid
-    if y.sum() == 0:
-        return 0.5
-    scores = [_f1(y.astype(bool), p >= t) for t in grid]
-    return float(grid[int(np.argmax(scores))])
-
-
-def best_temperature(z: np.ndarray, y_idx: np.ndarray) -> float:
-    best, best_nll = 1.0, np.inf
-    for t in np.arange(0.5, 3.01, 0.1):
-        s = z / t
-        s = s - s.max(axis=1, keepdims=True)
-        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-        nll = -logp[np.arange(len(y_idx)), y_idx].mean()
-        if nll < best_nll:
-            best, best_nll = float(t), nll
-    return round(best, 2)
-
-
-def group_folds(groups: Sequence[str], languages: Sequence[str], k: int, seed: int) -> np.ndarray:
-    """Fold number of each row: whole conversations per fold, each language spread evenly over the folds."""
-    rng = np.random.default_rng(seed)
-    lang_of = dict(zip(groups, languages))
-    convs = sorted(set(groups))
-    rng.shuffle(convs)
-    fold_of: dict[str, int] = {}
-    n = 0
-    for lang in sorted(set(lang_of.values())):
-        for c in convs:
-            if lang_of[c] == lang:
-                fold_of[c] = n % k
-                n += 1
-    return np.array([fold_of[g] for g in groups])
-
-
-def data_hash(examples: Sequence[Example]) -> str:
-    h = hashlib.sha256()
-    for e in examples:
-        h.update(json.dumps([e.conversation_id, e.turn_index, e.split, e.text, e.attitude, e.behaviours],
-                            ensure_ascii=False).encode())
-    return h.hexdigest()[:16]
-
-
-# --------------------------------------------------------------------------------------------
-# fitting
-
-
-class _Task:
-    """Fits one task's head on a block of turns, with thresholds/temperature from out-of-fold scores."""
-
-    def __init__(self, task: str, config: TrainConfig) -> None:
-        self.task = task
-        self.config = config
-        self.cfg = config.attitude if task == "attitude" else config.behaviours
-
-    def targets(self, rows: Sequence[Example]) -> np.ndarray:
-        if self.task == "attitude":
-            return np.array([ATTITUDES.index(e.attitude) for e in rows])
-        return np.array([[l in e.behaviours for l in BEHAVIOURS] for e in rows])
-
-    def fit_raw(self, block: Block, y: np.ndarray, s: Scaling, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        X = _design(block, s)
-        if self.task == "attitude":
-            return _fit_attitude(X, y, self.cfg, self.config.seed)
-        return _fit_behaviours(X, y, self.cfg, self.config.seed, strict)
-
-    def oof_scores(self, rows: Sequence[Example], block: Block, y: np.ndarray, s: Scaling, k: int) -> np.ndarray:
-        """Decision scores of every row from a model that did not see its conversation."""
-        folds = group_folds([e.conversation_id for e in rows], [e.language for e in rows], k, self.config.seed)
-        out = np.zeros((len(rows), len(ATTITUDES) if self.task == "attitude" else len(BEHAVIOURS)))
-        for f in range(k):
-            fit_rows, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-            if not len(held) or not len(fit_rows):
-                continue
-            coef, intercept = self.fit_raw(block.take(fit_rows), y[fit_rows], s, strict=False)
-            out[held] = _scores(_design(block.take(held), s), coef, intercept)
-        return out
-
-
-def _features(rows: Sequence[Example], encoder: Any, vec: CharNgramVectorizer, cues: CueFeatures | None,
-              use_dense: bool) -> Block:
-    inputs = [e.as_input() for e in rows]
-    dense = dense_features(inputs, encoder) if use_dense else np.zeros((len(rows), 0), dtype=np.float32)
-    extra = cues.transform(inputs) if cues is not None else np.zeros((len(rows), 0), dtype=np.float32)
-    return Block(dense, vec.transform([e.text for e in rows]), extra)
-
-
-def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder: Any = None) -> tuple[TurnModel, dict[str, Any]]:
-    """Fit both heads; returns the model and its metrics on the dev split (empty without dev turns).
-
-    Cross-validation figures (out-of-fold, on the training conversations) are in
-    ``model.metadata["tuning"]["cv"]`` when thresholds are tuned by cross-validation.
-    """
-    from .evaluate import metrics_from_scores, score_predictions
-
-    examples = list(examples if examples is not None else load_examples(config.corpus,
-                                                                       limit_conversations=config.limit_conversations))
-    excluded = set(config.exclude_languages)
-    fit_splits = set(config.train_splits)
-    train = [e for e in examples if e.split in fit_splits and e.language not in excluded]
-    dev = [e for e in examples if e.split == "dev" and "dev" not in fit_splits]
-    feats = config.features
-    use_dense = bool(feats.get("dense", True))
-    encoder = (encoder or E5Encoder.from_env(num_threads=2)) if use_dense else None
-    vec = CharNgramVectorizer(n_min=feats.get("ngram_min", 2), n_max=feats.get("ngram_max", 5),
-                              min_df=feats.get("min_df", 2), max_features=feats.get("max_features", 60000))
-    vec.fit(e.text for e in train)
-    blocks = list(feats.get("cues", BLOCKS))
-    cues = CueFeatures(default_spec(blocks)) if blocks else None
-    tuning = config.tuning
-    method = tuning.get("thresholds", "cv")
-    if method not in ("cv", "dev"):
-        raise ValueError(f"[tuning] thresholds must be 'cv' or 'dev', not {method!r}")
-    k = int(tuning.get("folds", 5))
-    grid = threshold_grid(tuning)
-    heads: dict[str, LinearHead] = {}
-    tasks_meta: dict[str, Any] = {}
-    cv_metrics: dict[str, Any] = {}
-
-    for task, role in (("attitude", "customer"), ("behaviours", "agent")):
-        t = _Task(task, config)
-        tr = [e for e in train if e.role == role]
-        dv = [e for e in dev if e.role == role and e.language not in excluded]
-        if not tr:
-            raise ValueError(f"no {role} turns to train the {task} head on")
-        block = _features(tr, encoder, vec, cues, use_dense)
-        # a task's own dense_weight / cue_weight override the shared ones in [features]
-        s = Scaling.fit(block, float(t.cfg.get("dense_weight", feats.get("dense_weight", 1.0))),
-                        float(t.cfg.get("cue_weight", feats.get("cue_weight", 0.05))))
-        y = t.targets(tr)
-        coef, intercept = t.fit_raw(block, y, s)
-        if method == "cv":
-            tune_rows, tune_y, tune_z = tr, y, t.oof_scores(tr, block, y, s, k)
-        elif dv:
-            tune_rows, tune_y = dv, t.targets(dv)
-            tune_z = _scores(_design(_features(dv, encoder, vec, cues, use_dense), s), coef, intercept)
-        else:
-            tune_rows, tune_y, tune_z = [], None, None
-        coef_dense, coef_lex, coef_extra, intercept = _unfold(coef, intercept, block, s)
-        if not use_dense:  # the baseline: heads take the usual dense input and ignore it
-            coef_dense = np.zeros((coef.shape[0], 3 * ENCODER_DIM + 1))
-        if task == "attitude":
-            temperature = best_temperature(tune_z, tune_y) if tune_rows else 1.0
-            heads[task] = LinearHead(task, ATTITUDES, False, coef_dense, coef_lex, intercept,
-                                     np.full(len(ATTITUDES), 0.5), temperature, coef_extra)
-            tasks_meta[task] = {"uncertain": config.attitude_uncertain.get("below", 0.55), "C": float(t.cfg.get("C", 4.0)),
-                                "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
-        else:
-            proba = _sigmoid(tune_z) if tune_rows else None
-            thresholds = np.array([best_threshold(tune_y[:, j], proba[:, j], grid) if tune_rows else 0.5  # type: ignore[index]
-                                   for j in range(len(BEHAVIOURS))])
-            heads[task] = LinearHead(task, BEHAVIOURS, True, coef_dense, coef_lex, intercept, thresholds,
-                                     coef_extra=coef_extra)
-            tasks_meta[task] = {"uncertain": config.behaviours.get("uncertain_margin", 0.1),
-                                "C": {l: behaviour_C(t.cfg, l) for l in BEHAVIOURS},
-                                "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
-        if method == "cv":
-            cv_metrics[task] = metrics_from_scores(task, tune_rows, tune_z, heads[task])
-
-    import sklearn
-
-    meta = {
-        "name": config.name, "version": config.version,
-        "encoder": {"name": ENCODER_NAME, "version": getattr(encoder, "version", None), "dim": ENCODER_DIM},
-        "tasks": tasks_meta,
-        "tuning": {"thresholds": method, "folds": k if method == "cv" else None,
-                   "grid": [float(grid[0]), float(grid[-1]), float(tuning.get("grid_step", 0.05))],
-                   **({"cv": cv_metrics} if cv_metrics else {})},
-        "training": {
-            "corpus": config.corpus, "data_hash": data_hash(examples), "seed": config.seed,
-            "train_splits": sorted(fit_splits),
-            "counts": {s: {r: sum(1 for e in examples if e.split == s and e.role == r) for r in ("customer", "agent")}
-                       for s in ("train", "dev", "test")},
-            "exclude_languages": list(config.exclude_languages),
-            "dense": use_dense,
-            "config": {k: v for k, v in config.__dict__.items() if k not in ("corpus", "out")},
-        },
-        "library_versions": {"samtaleanalyse": __version__, "scikit-learn": sklearn.__version__,
-                             "numpy": np.__version__, "python": platform.python_version()},
-    }
-    model = TurnModel(heads=heads, vectorizer=vec, metadata=meta, cues=cues)
-    dev_rows = [e for e in dev if e.language not in excluded]
-    dev_metrics = score_predictions(model, dev_rows, encoder if use_dense else _ZeroEncoder()) if dev_rows else {}
-    return model, dev_metrics
-
-
-class _ZeroEncoder:
-    """Stands in for the encoder when scoring the baseline, whose heads give the dense block no weight."""
-
-    name, dim, version = ENCODER_NAME, ENCODER_DIM, None
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return np.zeros((len(texts), self.dim), dtype=np.float32)
-
-
-def zero_encoder() -> Any:
-    return _ZeroEncoder()
+from samtaleanalyse.classify.encoder import E5Encoder
+
+from .card import model_card
+from .config import TrainConfig
+from .extra_data import training_examples
+from .evaluate import human_agreement
+from .fitting import (Block, Scaling, _design, _unfold, behaviour_C, best_temperature, data_hash, fit,  # noqa: F401
+                      group_folds, threshold_grid, zero_encoder)
+from .lolo import leave_one_language_out
+from .metrics import best_threshold  # noqa: F401
 
 
 def train(config: TrainConfig, *, card: bool = True, baseline: bool = False, lolo: bool = False,
           lolo_split: str = "dev") -> tuple[Path, dict[str, Any]]:
     """Fit, save and describe the model; optionally the n-gram baseline and leave-one-language-out beside it."""
-    from .card import model_card
-
-    examples = load_examples(config.corpus, limit_conversations=config.limit_conversations)
+    examples = training_examples(config)  # the corpus, plus [extra_data] when the config asks for it
     encoder = E5Encoder.from_env(num_threads=2)
     model, dev_metrics = fit(config, examples, encoder)
     meta = dict(model.metadata)
     meta["metrics"] = {"dev": dev_metrics}
-    from .evaluate import human_agreement
-
     agreement = human_agreement(config.corpus)
     if agreement:
         meta["human_agreement"] = agreement
@@ -416,8 +40,6 @@ def train(config: TrainConfig, *, card: bool = True, baseline: bool = False, lol
         meta["baseline"] = {"description": "character n-gram tf-idf only (no encoder, no cues), same heads and tuning",
                             "metrics": {"dev": base_dev}, "tuning": base_model.metadata.get("tuning", {})}
     if lolo:
-        from .lolo import leave_one_language_out
-
         meta["leave_one_language_out"] = leave_one_language_out(config, examples, encoder, split=lolo_split,
                                                                 baseline=baseline, full_model=model,
                                                                 baseline_model=base_model)

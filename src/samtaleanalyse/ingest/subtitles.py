@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterator, Mapping
 
-from ..conversation import Conversation
+from ..conversation import LANGUAGES, Conversation
 from ..errors import E_BAD_TIMESTAMP, E_SCHEMA, InputError, excerpt
 from .build import RawTurn, ReadOptions, build_conversation, merge_consecutive
 
@@ -62,7 +62,7 @@ def read_subtitles(text: str, file: str, options: ReadOptions, stem: str,
             raw.extend(_cue_turns(body, start, end, cue_line, raw, file))
         language = meta.pop("language", None)
         yield build_conversation(meta.pop("id", stem), merge_consecutive(raw), options, file=file,
-                                 language=language if language in ("nb", "nn", "da", "sv", "en") else None,
+                                 language=language if language in LANGUAGES else None,
                                  channel="call", meta={k: v for k, v in meta.items() if k != "kind"},
                                  decode_notes=notes)
     except InputError as err:

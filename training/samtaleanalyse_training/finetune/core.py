@@ -8,8 +8,8 @@
    Class-balanced losses as the shipped heads (``class_weight="balanced"``).
 3. After each epoch the dev split is scored; the best epoch's weights are kept.
 
-No samtaleanalyse import: the same code runs in ``samtaleanalyse finetune`` and on a bare GPU
-machine (``device.py``).
+No samtaleanalyse import (``..metrics`` is numpy only): the same code runs in ``samtaleanalyse finetune``
+and on a bare GPU machine (``device.py``).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..metrics import best_threshold, f1
 from .data import Pack
 from .model import TurnTuner, dense_features, make_quantise_aware
 
@@ -159,13 +160,6 @@ class Losses:
 
 # ------------------------------------------------------------------------------------------- metrics
 
-def _f1(y: np.ndarray, p: np.ndarray) -> float:
-    tp = float((y & p).sum())
-    prec = tp / p.sum() if p.sum() else 0.0
-    rec = tp / y.sum() if y.sum() else 0.0
-    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-
-
 def quick_scores(pack: Pack, rows: np.ndarray, att_p: np.ndarray, beh_p: np.ndarray,
                  thresholds: np.ndarray | None = None) -> dict[str, float]:
     """Attitude and behaviour macro-F1 as ``evaluate.py`` counts them (for choosing the epoch)."""
@@ -174,23 +168,19 @@ def quick_scores(pack: Pack, rows: np.ndarray, att_p: np.ndarray, beh_p: np.ndar
     out: dict[str, float] = {}
     if cust.any():
         y, p = pack.ex_att[rows[cust]], att_p[cust].argmax(axis=1)
-        out["attitude"] = float(np.mean([_f1(y == k, p == k) for k in range(len(pack.attitudes))]))
+        out["attitude"] = float(np.mean([f1(y == k, p == k) for k in range(len(pack.attitudes))]))
     if agent.any():
         Y = pack.ex_beh[rows[agent]].astype(bool)
         P = beh_p[agent] >= (0.5 if thresholds is None else thresholds)
         present = [j for j in range(Y.shape[1]) if Y[:, j].any()]
-        out["behaviours"] = float(np.mean([_f1(Y[:, j], P[:, j]) for j in present])) if present else 0.0
+        out["behaviours"] = float(np.mean([f1(Y[:, j], P[:, j]) for j in present])) if present else 0.0
     return out
 
 
 def best_thresholds(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per-label threshold maximising F1 on the grid of ``train._best_threshold``."""
+    """Per-label threshold maximising F1, by the rule of the shipped recipe (``metrics.best_threshold``)."""
     grid = np.arange(0.1, 0.91, 0.05)
-    out = np.full(y.shape[1], 0.5)
-    for j in range(y.shape[1]):
-        if y[:, j].any():
-            out[j] = grid[int(np.argmax([_f1(y[:, j].astype(bool), p[:, j] >= t) for t in grid]))]
-    return out
+    return np.array([best_threshold(y[:, j], p[:, j], grid) for j in range(y.shape[1])])
 
 
 @torch.no_grad()

@@ -35,7 +35,7 @@ from samtaleanalyse.classify.lexical import CharNgramVectorizer
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
 from ..data import Example
-from ..train import best_temperature
+from ..fitting import best_temperature
 
 ENCODER_SUBDIR = "converted/encoder"  # inside the model folder; models/*/converted/ is git-ignored
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
@@ -79,7 +79,8 @@ class VectorEncoder:
 def refit_heads(heads_config: str | Path | None, examples: Sequence[Example], encoder: Any,
                 *, seed: int | None = None) -> tuple[TurnModel, dict[str, Any]]:
     """The shipped recipe (``train.fit``) on this encoder; returns the model and its dev metrics."""
-    from ..train import TrainConfig, fit
+    from ..config import TrainConfig
+    from ..fitting import fit
 
     cfg = TrainConfig.from_file(heads_config) if heads_config else TrainConfig()
     if seed is not None:

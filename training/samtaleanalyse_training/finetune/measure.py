@@ -21,16 +21,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .device import JOB, PACK
+from samtaleanalyse.conversation import LANGUAGES
 
-LANGS = ("nb", "nn", "da", "sv", "en")
+from .device import JOB, PACK
 
 
 def _logit_metrics(d: Any, prefix: str, dev: Sequence[Any], test: Sequence[Any], pack_dev: np.ndarray,
                    pack_test: np.ndarray) -> dict[str, Any]:
     from ..evaluate import attitude_report, behaviour_report
     from .core import best_thresholds
-    from ..train import best_temperature
+    from ..fitting import best_temperature
 
     def split(rows: Sequence[Any], idx: np.ndarray, name: str, T: float, thr: np.ndarray) -> dict[str, Any]:
         cust = [i for i, r in enumerate(rows) if r.role == "customer"]
@@ -108,7 +108,7 @@ def _row(name: str, r: dict[str, Any]) -> str:
             cells.append(f"{r[split][task]['macro_f1']:.3f}")
     for task in ("attitude", "behaviours"):
         pl = r["test"][task]["per_language"]
-        cells.append(" / ".join(f"{pl[l]:.2f}" if l in pl else "-" for l in LANGS))
+        cells.append(" / ".join(f"{pl[l]:.2f}" if l in pl else "-" for l in LANGUAGES))
     return "| " + " | ".join(cells) + " |"
 
 
@@ -119,7 +119,7 @@ def _mean_row(name: str, runs: list[dict[str, Any]]) -> str:
             v = [r[split][task]["macro_f1"] for r in runs]
             cells.append(f"{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}")
     for task in ("attitude", "behaviours"):
-        cells.append(" / ".join(f"{np.mean([r['test'][task]['per_language'][l] for r in runs]):.2f}" for l in LANGS))
+        cells.append(" / ".join(f"{np.mean([r['test'][task]['per_language'][l] for r in runs]):.2f}" for l in LANGUAGES))
     return "| " + " | ".join(cells) + " |"
 
 

@@ -166,7 +166,7 @@ def export(cfg: FinetuneConfig, examples: Sequence[Example], enc_dir: Path, *, e
 
     from samtaleanalyse._version import __version__
 
-    from ..train import data_hash
+    from ..fitting import data_hash
     from .export import refit_heads, tuned_heads, write_model
 
     if cfg.heads == "refit":

@@ -1,0 +1,78 @@
+"""real_text.py / `evaluate-real-text`: threads built from a dev.json and label files, findings counting, the
+command's checks. Invented threads in tests/data/real_text (the real texts stay in ../shared)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+from samtaleanalyse_training import real_text  # noqa: E402
+from samtaleanalyse_training.data import examples_of  # noqa: E402
+from samtaleanalyse_training.external.ibm_twitter import load_threads, split_of  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data" / "real_text"
+
+
+def test_only_labelled_threads_with_their_part_and_labels():
+    convs = real_text.twitter_conversations([DATA / "labels.pass_a.jsonl"], DATA / "threads.json")
+    parts = {t.session_id: split_of(t) for t in load_threads(DATA / "threads.json")}
+    assert [c.id for c in convs] == ["en-tw-fakeA", "en-tw-fakeB", "en-tw-fakeD"]  # fakeC has no labels
+    assert [c.split for c in convs] == [parts["fakeA"], parts["fakeB"], parts["fakeD"]] == ["test", "test", "train"]
+    a = convs[0]
+    assert (a.language, a.channel) == ("en", "chat") and len(a.turns) == 4  # the closing reply is turn 3
+    assert a.turns[1].behaviours == ("apology", "question") and a.turns[3].behaviours == ("thanks", "solution")
+    rows = examples_of(convs)
+    assert {(r.conversation_id, r.turn_index, r.role) for r in rows} >= {("en-tw-fakeB", 0, "customer"),
+                                                                         ("en-tw-fakeB", 1, "agent")}
+    assert all(r.channel == "chat" and r.language == "en" for r in rows)
+    assert [r.attitude for r in rows if r.conversation_id == "en-tw-fakeB" and r.role == "customer"] == ["hostile"]
+
+
+def test_missing_label_files_are_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        real_text.label_files(tmp_path)
+
+
+@pytest.mark.parametrize("case", json.loads((DATA / "findings.json").read_text(encoding="utf-8"))["cases"],
+                         ids=lambda c: c["name"])
+def test_findings_counts(case):
+    got = real_text._findings([(lang, set(g), set(p)) for lang, g, p in case["pairs"]])
+    for key, want in case["expected"].items():
+        assert got[key] == want, key
+
+
+def test_tables_from_results():
+    m = {"conversations": 2, "attitude": {"macro_f1": 0.5, "n": 3, "per_label": {"neutral": {"f1": 0.8, "support": 3}}},
+         "behaviours": {"macro_f1": 0.25, "n": 2, "per_label": {"thanks": {"f1": 0.5, "support": 1},
+                                                                   "blame": {"f1": 0.0, "support": 0}}},
+         "findings": {"micro": {"precision": 0.5, "recall": 0.25, "f1": 0.333, "support": 4}, "all_macro_f1": None,
+                      "per_code": {"no_follow_up": {"precision": 0.5, "recall": 0.25, "f1": 0.333, "support": 4}}}}
+    results = {"parts": {"dev": {**m, "groups": {"en/chat": m}}}}
+    summary = real_text.summary_rows(results)
+    assert "| dev | all | 2 | 0.50 (3) | 0.25 (2) | 0.50 / 0.25 / 0.33 | – |" in summary
+    assert "| dev | en/chat | 2 | 0.50 (3) | 0.25 (2) | 0.50 / 0.25 / 0.33 | – |" in summary
+    assert "| blame | – (0) |" in real_text.label_rows(results, "behaviours")
+    assert "| no_follow_up | 0.50 / 0.25 / 0.33 (4) |" in real_text.findings_rows(results)
+    assert "## Findings per code" in real_text.markdown(results, "models/x", "samtaleanalyse evaluate-real-text")
+
+
+def test_command_rejects_an_unknown_part():
+    from typer.testing import CliRunner
+
+    from samtaleanalyse.cli import app
+
+    result = CliRunner().invoke(app, ["evaluate-real-text", "--model", "models/turns-e5-qat", "--part", "holdout"])
+    assert result.exit_code == 2 and "holdout" in result.output
+
+
+def test_command_without_the_texts_says_where_they_are_read(tmp_path):
+    from typer.testing import CliRunner
+
+    from samtaleanalyse.cli import app
+
+    result = CliRunner().invoke(app, ["evaluate-real-text", "--model", "models/turns-e5-qat",
+                                      "--source", str(tmp_path / "absent.json")])
+    assert result.exit_code == 2 and "../shared/external" in result.output

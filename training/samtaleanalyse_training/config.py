@@ -1,0 +1,59 @@
+"""The settings of a training run (`samtaleanalyse train --config FILE.toml`), read from TOML.
+
+Every key of the file is a field here; an unknown key is an error rather than a silently ignored typo.
+The sections (``[features]``, ``[attitude]``, ``[behaviours]``, ``[tuning]``) are read by ``fitting.py``.
+"""
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samtaleanalyse.classify.cues import BLOCKS
+
+
+@dataclass
+class TrainConfig:
+    name: str = "turns-e5-lex"
+    version: str = "0.1.0"
+    corpus: str = "data/annotated/conversations"
+    out: str = "models/turns-e5-lex"
+    seed: int = 13
+    features: dict[str, Any] = field(default_factory=dict)
+    attitude: dict[str, Any] = field(default_factory=dict)
+    behaviours: dict[str, Any] = field(default_factory=dict)
+    attitude_uncertain: dict[str, Any] = field(default_factory=dict)
+    tuning: dict[str, Any] = field(default_factory=dict)
+    train_splits: tuple[str, ...] = ("train",)
+    limit_conversations: int | None = None
+    exclude_languages: tuple[str, ...] = ()
+    extra_data: dict[str, Any] = field(default_factory=dict)   # extra_data.py: Twitter train part, ASR calls
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        for key in ("train_splits", "exclude_languages"):
+            if key in data:
+                data[key] = tuple(data[key])
+        cfg = cls(**data)
+        from .extra_data import check
+
+        check(cfg.extra_data)
+        blocks = cfg.features.get("cues", list(BLOCKS))
+        if set(blocks) - set(BLOCKS):
+            raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")
+        return cfg
+
+    def baseline(self) -> "TrainConfig":
+        """The character n-gram baseline: same heads and tuning, no encoder and no cue features."""
+        cfg = copy.deepcopy(self)
+        cfg.name = f"{self.name}-baseline"
+        cfg.features = {**self.features, "dense": False, "cues": []}
+        return cfg
+

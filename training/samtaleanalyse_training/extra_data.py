@@ -1,0 +1,55 @@
+"""Training data beyond the corpus's train split, switched on in a config's ``[extra_data]`` section.
+
+- ``twitter_train = true``: the train part of the labelled IBM Twitter threads (``real_text.py``; texts built
+  from ``../shared`` at training time). Their dev and test parts are never added: they are the real-text
+  evaluation.
+- ``asr_calls = true``: a speech-recogniser-noised call copy of every chat conversation of the train split
+  (``augment_asr.py``; marked ``augmented``, seeded by ``asr_seed``, default the config's seed).
+
+Dev figures stay the corpus's dev split: nothing here has split dev or test.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .config import TrainConfig
+from .data import Example, examples_of, load_examples
+
+KNOWN = ("twitter_train", "asr_calls", "asr_seed")
+
+
+def twitter_conversations():  # type: ignore[no-untyped-def]
+    from .real_text import twitter_conversations as build
+
+    return build()
+
+
+def check(options: dict[str, Any]) -> None:
+    unknown = set(options) - set(KNOWN)
+    if unknown:
+        raise ValueError(f"[extra_data]: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}")
+
+
+def extra_examples(config: TrainConfig) -> list[Example]:
+    """The turn examples ``config.extra_data`` asks for (none by default); every one has split train."""
+    options = config.extra_data
+    check(options)
+    out: list[Example] = []
+    if options.get("asr_calls"):
+        from samtaleanalyse.corpus import load_corpus
+
+        from .augment_asr import asr_augment
+
+        convs = load_corpus(config.corpus)
+        if config.limit_conversations:
+            convs = convs[:config.limit_conversations]
+        out += examples_of(asr_augment(convs, seed=int(options.get("asr_seed", config.seed))))
+    if options.get("twitter_train"):
+        out += examples_of([c for c in twitter_conversations() if c.split == "train"])
+    assert all(e.split == "train" for e in out), "extra training data must never reach dev or test"
+    return out
+
+
+def training_examples(config: TrainConfig) -> list[Example]:
+    """The corpus's examples (every split) and the extra training examples of ``config``."""
+    return load_examples(config.corpus, limit_conversations=config.limit_conversations) + extra_examples(config)

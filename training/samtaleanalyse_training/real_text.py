@@ -1,0 +1,182 @@
+"""A model scored on labelled real text: IBM's Twitter customer-care threads (``samtaleanalyse evaluate-real-text``).
+
+The labels are in ``data/annotated/external/*.pass_a.jsonl`` (by thread and turn, no text); the texts are built
+at run time from ``../shared/external/ibm_twitter_customer_care/dev.json`` by ``external/ibm_twitter.py``,
+whose ``split_of`` puts each thread in the train, dev or test part. Per part, and per language and channel
+inside it, this reports attitude macro-F1, behaviours macro-F1 (and per label), and findings from predicted
+labels against findings from gold labels (as ``findings_eval`` counts them). Only figures are written out.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from samtaleanalyse.classify.predict import TurnClassifier
+from samtaleanalyse.coaching import ISSUE_CODES, STRENGTH_CODES
+from samtaleanalyse.coaching.config import CoachingConfig, load_config
+from samtaleanalyse.corpus import parse_record
+from samtaleanalyse.corpus.model import LabelledConversation
+
+from .data import Example, examples_of
+from .evaluate import score_predictions
+from .external import ibm_twitter
+from .findings_eval import findings_pairs, score_findings
+from .metrics import prf
+
+PARTS = tuple(name for name, _ in ibm_twitter.SPLIT_SHARES)  # train, dev, test
+LABELS_DIR = Path(__file__).resolve().parents[2] / "data" / "annotated" / "external"
+LABELS_GLOB = "*.pass_a.jsonl"
+
+
+def label_files(folder: str | Path = LABELS_DIR) -> list[Path]:
+    files = sorted(Path(folder).glob(LABELS_GLOB))
+    if not files:
+        raise FileNotFoundError(f"no {LABELS_GLOB} label files in {folder}")
+    return files
+
+
+def twitter_conversations(labels: Sequence[str | Path] | None = None,
+                          source: str | Path | None = None) -> list[LabelledConversation]:
+    """The labelled threads as conversations with their part (``split_of``) as split, texts from ``source``."""
+    by_thread: dict[str, dict[int, dict[str, Any]]] = {}
+    for path in labels if labels is not None else label_files():
+        by_thread.update(ibm_twitter.read_labels(path))
+    convs = []
+    for thread in ibm_twitter.load_threads(source):
+        if thread.session_id in by_thread:
+            record = {**thread.to_corpus(by_thread[thread.session_id]), "split": ibm_twitter.split_of(thread)}
+            convs.append(parse_record(record, file=str(ibm_twitter.SOURCE), line=len(convs) + 1))
+    return convs
+
+
+def _findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
+    """Macro-F1 of findings (as ``evaluate-findings``), micro P/R/F1 over every (conversation, code), and
+    P/R/F1 of each code that was found in gold or predicted."""
+    table = score_findings(pairs) if pairs else {}
+    per_code = {}
+    for code in ISSUE_CODES + STRENGTH_CODES:
+        tp = sum(code in g and code in p for _, g, p in pairs)
+        fp = sum(code not in g and code in p for _, g, p in pairs)
+        fn = sum(code in g and code not in p for _, g, p in pairs)
+        if tp + fp + fn:
+            per_code[code] = prf(tp, fp, fn)
+    tp = sum(len(g & p) for _, g, p in pairs)
+    fp = sum(len(p - g) for _, g, p in pairs)
+    fn = sum(len(g - p) for _, g, p in pairs)
+    return {"n": len(pairs), "micro": prf(tp, fp, fn), "all_macro_f1": table.get("all_macro_f1"),
+            "issues_macro_f1": table.get("issues_macro_f1"), "strengths_macro_f1": table.get("strengths_macro_f1"),
+            "per_code": per_code}
+
+
+def _score(classifier: TurnClassifier, convs: Sequence[LabelledConversation], rows: Sequence[Example],
+           pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
+    out = {"conversations": len(convs), **score_predictions(classifier.model, rows, classifier.encoder)}
+    out["findings"] = _findings(pairs)
+    return out
+
+
+def evaluate_real_text(classifier: TurnClassifier, convs: Iterable[LabelledConversation],
+                       parts: Sequence[str] = PARTS, config: CoachingConfig | None = None) -> dict[str, Any]:
+    """``{"parts": {part: {overall figures..., "groups": {"en/chat": {...}}}}}`` for each of ``parts``."""
+    config = config or load_config()
+    convs = list(convs)
+    out: dict[str, Any] = {"parts": {}}
+    for part in parts:
+        chosen = [c for c in convs if c.split == part]
+        if not chosen:
+            continue
+        rows = examples_of(chosen)
+        pairs = findings_pairs(classifier, chosen, config)
+        entry = _score(classifier, chosen, rows, pairs)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(chosen):
+            groups[f"{c.language}/{c.channel}"].append(i)
+        entry["groups"] = {}
+        for key, idx in sorted(groups.items()):
+            ids = {chosen[i].id for i in idx}
+            entry["groups"][key] = _score(classifier, [chosen[i] for i in idx],
+                                          [r for r in rows if r.conversation_id in ids], [pairs[i] for i in idx])
+        out["parts"][part] = entry
+    return out
+
+
+def _f(v: Any) -> str:
+    return f"{v:.2f}" if isinstance(v, (int, float)) else "–"
+
+
+def summary_rows(results: dict[str, Any]) -> list[str]:
+    """One markdown table row per part and per language/channel group."""
+    rows = ["| part | group | threads | attitude macro-F1 (turns) | behaviours macro-F1 (turns) | "
+            "findings P / R / F1 (micro) | findings macro-F1 |", "|---|---|---|---|---|---|---|"]
+    for part, entry in results["parts"].items():
+        for group, m in [("all", entry), *entry["groups"].items()]:
+            att, beh, fi = m.get("attitude", {}), m.get("behaviours", {}), m["findings"]
+            mi = fi["micro"]
+            rows.append(f"| {part} | {group} | {m['conversations']} | {_f(att.get('macro_f1'))} ({att.get('n', 0)}) | "
+                        f"{_f(beh.get('macro_f1'))} ({beh.get('n', 0)}) | {mi['precision']:.2f} / {mi['recall']:.2f} / "
+                        f"{mi['f1']:.2f} | {_f(fi['all_macro_f1'])} |")
+    return rows
+
+
+def label_rows(results: dict[str, Any], task: str) -> list[str]:
+    """Per-label F1 (support) of ``task`` per part."""
+    parts = list(results["parts"])
+    labels = [l for l in next(iter(results["parts"].values())).get(task, {}).get("per_label", {})]
+    rows = [f"| {task} label | " + " | ".join(parts) + " |", "|---|" + "---|" * len(parts)]
+    for label in labels:
+        cells = []
+        for part in parts:
+            v = results["parts"][part].get(task, {}).get("per_label", {}).get(label)
+            if v and not v["support"] and task == "behaviours":
+                cells.append("– (0)")  # absent from the gold labels: not in the behaviours macro-F1
+            else:
+                cells.append(f"{v['f1']:.2f} ({v['support']})" if v else "–")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def findings_rows(results: dict[str, Any]) -> list[str]:
+    parts = list(results["parts"])
+    codes = [c for c in ISSUE_CODES + STRENGTH_CODES
+             if any(c in results["parts"][p]["findings"]["per_code"] for p in parts)]
+    rows = ["| finding | " + " | ".join(f"{p} P / R / F1 (n)" for p in parts) + " |", "|---|" + "---|" * len(parts)]
+    for code in codes:
+        cells = []
+        for part in parts:
+            v = results["parts"][part]["findings"]["per_code"].get(code)
+            cells.append(f"{v['precision']:.2f} / {v['recall']:.2f} / {v['f1']:.2f} ({v['support']})" if v else "–")
+        rows.append(f"| {code} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _absent_note(results: dict[str, Any]) -> list[str]:
+    """Which attitudes a part has no gold turn of: each still counts 0 in that part's attitude macro-F1."""
+    notes = []
+    for part, entry in results["parts"].items():
+        absent = [l for l, v in entry.get("attitude", {}).get("per_label", {}).items() if not v["support"]]
+        if absent:
+            notes.append(f"{part}: {', '.join(absent)}")
+    if not notes:
+        return []
+    return ["Attitudes without a gold turn in a part, each counting 0 in its attitude macro-F1 (so the figure "
+            "is capped below 1): " + "; ".join(notes) + ". The real threads are mostly neutral; the attitude "
+            "figures rest on few hostile, sceptical and loyal turns (see the per-label table).", ""]
+
+
+def markdown(results: dict[str, Any], model: str, command: str) -> str:
+    """benchmarks/results/real_text.md: the figures, how they were made, and what they cover."""
+    lines = [f"# Real text: `{model}` on the labelled IBM Twitter customer-care threads", "",
+             f"Made by `{command}`.", "",
+             "Labels: `data/annotated/external/*.pass_a.jsonl` (pass A); texts built at run time from "
+             "`../shared/external/ibm_twitter_customer_care/dev.json` (Apache-2.0); parts by thread "
+             "(`external/ibm_twitter.py: split_of`). Every thread is English chat, so the language/channel "
+             "breakdown has one group. Attitude macro-F1 averages all four attitudes, those absent from a part "
+             "included (as `evaluate` counts them); behaviours and findings macro-F1 average the labels present "
+             "in the gold labels. Findings: from predicted turn labels against from gold labels, every rule "
+             "enabled, each rule's `min_confidence` of the shipped rules.toml applied (as `evaluate-findings`).",
+             "", "## Summary", "", *summary_rows(results), "", *_absent_note(results),
+             "## Attitude per label (F1, gold turns)", "",
+             *label_rows(results, "attitude"), "", "## Behaviours per label (F1, gold turns; – where a label has no gold turn)", "",
+             *label_rows(results, "behaviours"), "", "## Findings per code", "", *findings_rows(results), ""]
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""`samtaleanalyse evaluate-real-text`: the command of ``real_text.py`` (registered by ``commands.py``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .external.ibm_twitter import SPLIT_SHARES
+
+PARTS = tuple(name for name, _ in SPLIT_SHARES)  # train, dev, test
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("evaluate-real-text", epilog="Example:\n\n  samtaleanalyse evaluate-real-text --model models/turns-e5-qat "
+                 "--part dev\n\n  samtaleanalyse evaluate-real-text --model models/turns-e5-qat --part train --part dev "
+                 "--part test --markdown benchmarks/results/real_text.md")
+    def evaluate_real_text_cmd(
+            model: Path = typer.Option(..., "--model", help="Model folder."),
+            part: list[str] = typer.Option([], "--part", help="train, dev or test part of the labelled threads "
+                                           "(repeatable; default dev). Look at test once per model."),
+            labels: list[Path] = typer.Option([], "--labels", help="Label files (default data/annotated/external/"
+                                              "*.pass_a.jsonl)."),
+            source: Optional[Path] = typer.Option(None, "--source", help="dev.json of ibm_twitter_customer_care "
+                                                  "(default ../shared/external/ibm_twitter_customer_care/dev.json)."),
+            rules: list[Path] = typer.Option([], "--rules", help="Team rules file(s), as for score."),
+            markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the tables here."),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+        """Attitude, behaviours and findings on labelled real Twitter support threads, per part, language and channel."""
+        from samtaleanalyse.classify.loading import load_classifier
+        from samtaleanalyse.coaching.config import load_config
+
+        from .real_text import evaluate_real_text, markdown, summary_rows, twitter_conversations
+
+        parts = part or ["dev"]
+        for p in parts:
+            if p not in PARTS:
+                raise typer.BadParameter(f"{p!r}: one of {', '.join(PARTS)}", param_hint="--part")
+        try:
+            convs = twitter_conversations(labels or None, source)
+        except FileNotFoundError as exc:
+            typer.echo(f"error: {exc} (the texts are read from ../shared/external; set SAMTALEANALYSE_SHARED or "
+                       "--source)", err=True)
+            raise typer.Exit(2)
+        results = evaluate_real_text(load_classifier(model), convs, parts, load_config(*rules))
+        if markdown_out is not None:
+            command = "samtaleanalyse evaluate-real-text --model " + str(model) + "".join(f" --part {p}" for p in parts)
+            markdown_out.parent.mkdir(parents=True, exist_ok=True)
+            markdown_out.write_text(markdown(results, str(model), command), encoding="utf-8")
+        if as_json:
+            typer.echo(json.dumps(results, indent=2))
+            return
+        for row in summary_rows(results):
+            typer.echo(row)
+        for p, entry in results["parts"].items():
+            beh = entry.get("behaviours", {}).get("per_label", {})
+            typer.echo(f"{p} behaviours per label: " + ", ".join(f"{l} {v['f1']:.2f} ({v['support']})"
+                                                                 for l, v in beh.items() if v["support"]))
