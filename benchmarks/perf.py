@@ -517,7 +517,8 @@ def scaling(args: argparse.Namespace) -> str:
             for workers in args.workers:
                 out = Path(tmp) / f"out_{size}_{workers}"
                 cmd = [sys.executable, "-m", "samtaleanalyse.cli", "score", str(inputs), "--out", str(out),
-                       "--workers", str(workers), "-q"] + (["--model", args.model] if args.model else [])
+                       "--workers", str(workers), "-q"] + (["--model", args.model] if args.model else []) \
+                    + (["--no-model"] if args.no_model else [])
                 started = time.perf_counter()
                 proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True)
@@ -564,6 +565,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--scaling", action="store_true", help="measure batch scaling instead (see --sizes, --workers)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--no-model", action="store_true", help="with --scaling: read, identify languages and write only")
     args = ap.parse_args(argv)
     if args.smoke:
         args.conversations, args.rounds, args.skip_torch = min(args.conversations, 2), 1, True
@@ -584,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         text = (f"\n## {started:%Y-%m-%d %H:%M} UTC: batch scaling{': ' + args.label if args.label else ''}\n\n"
                 f"- Command: `{' '.join(shlex.quote(a) for a in ['python', 'benchmarks/perf.py'] + sys.argv[1:])}`\n"
                 f"- Machine: {machine()}; {before} at the start, {load_note()} at the end\n"
-                f"- Versions: {versions()}\n- Model: {args.model or 'the default'}; peak RSS is the largest sum over "
+                f"- Versions: {versions()}\n- Model: {'none (--no-model: read, language ID, write)' if args.no_model else args.model or 'the default'}; batches from batch_scaling.py (a few broken lines and repeats mixed in); peak RSS is the largest sum over "
                 f"the process tree (parent and workers), sampled every 0.5 s\n\n{body}\n")
     else:
         res = measure(args)
