@@ -184,7 +184,8 @@ def child_quality(job: dict) -> dict:
         encoder = build_encoder(spec, 2)
         if job.get("no_encoder"):
             encoder = ZeroEncoder(encoder)
-    model = read_model(spec, encoder_version=build_encoder(spec, 2).version)
+    # The version the heads were fitted on (the torch encoder's own is its weights' hash, never that one).
+    model = read_model(spec, encoder_version=spec.encoder.version or encoder.version)
     rows = [r for r in load_examples(bench_batch.CORPUS) if r.split == "test"]
     if job.get("limit"):
         keep = list(dict.fromkeys(r.conversation_id for r in rows))[: job["limit"]]
