@@ -402,7 +402,7 @@ def measure(args: argparse.Namespace) -> dict:
                 print(f"  round {rnd + 1}/{args.rounds} {name:<12} {r['wall']:8.2f} s  "
                       f"{n_turns / r['wall']:8.1f} turns/s  peak {_mib(r['peak_kib'])} MiB", flush=True)
                 shutil.rmtree(out, ignore_errors=True)
-    # Quality and latency are not compared across contenders' wall times: they may run side by side (--jobs).
+    # Quality is not timed: its runs may go side by side (--jobs).
     untimed: dict[str, tuple[str, dict, dict[str, str] | None]] = {}
     if not args.skip_quality:
         qenv = child_env()
@@ -418,9 +418,11 @@ def measure(args: argparse.Namespace) -> dict:
         if args.smoke:  # what the smoke run checks is that quality runs, not every contender's figure
             jobs = {k: v for k, v in jobs.items() if k == "pipeline"}
         untimed.update({f"quality {name}": ("quality", {**job, "limit": limit}, qenv) for name, job in jobs.items()})
-    if not args.skip_latency:
-        untimed["latency"] = ("latency", {"model": str(model_path), "warmup": 1 if args.smoke else 3,
-                                          "runs": 2 if args.smoke else args.latency_runs}, None)
+    # Latency is timed: it runs alone, after the quality runs (except in --smoke, where nothing is a figure).
+    latency_job = {"model": str(model_path), "warmup": 1 if args.smoke else 3,
+                   "runs": 2 if args.smoke else args.latency_runs}
+    if not args.skip_latency and args.smoke:
+        untimed["latency"] = ("latency", latency_job, None)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -431,6 +433,8 @@ def measure(args: argparse.Namespace) -> dict:
             print(f"  {name} done", flush=True)
     quality = {name.split(" ", 1)[1]: r for name, r in results.items() if name.startswith("quality ")}
     latency = results.get("latency")
+    if not args.skip_latency and not args.smoke:
+        latency = run_child("latency", latency_job)
     return {"runs": runs, "quality": quality, "latency": latency, "turns": n_turns,
             "conversations": len(records), "unique_texts": len(set(texts)), "model": str(model_path),
             "baseline_model": args.baseline_model, "encoder_dir": str(encoder_dir) if encoder_dir else None}
@@ -555,7 +559,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--quality-cache", help=f"a ${CACHE_ENV} file for the (untimed) quality runs only")
-    ap.add_argument("--jobs", type=int, default=1, help="quality and latency runs side by side (untimed ones only)")
+    ap.add_argument("--jobs", type=int, default=1, help="quality runs side by side (untimed; latency always runs alone)")
     ap.add_argument("--label", default="", help="a note for the results heading (e.g. 'contended machine')")
     ap.add_argument("--results", default=str(RESULTS), help="file the results are appended to")
     ap.add_argument("--smoke", action="store_true",
