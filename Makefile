@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned: 2.13.0 is the CPU build that lies on these machines; an unpinned one pulls CUDA.
 TORCH := torch==2.13.0
 
-.PHONY: demo test install install-dev browser clean
+.PHONY: demo test install install-dev browser clean bench bench-hot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ demo: install
 
 test: install-dev browser
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (issue 12): the side-by-side runner appends to benchmarks/RESULTS.md (ARGS: e.g. --rounds 5,
+# --model models/turns-e5-int8, --scaling); bench-hot times the hot functions. Neither is part of `make test`.
+bench: install-dev
+	$(BIN)/python benchmarks/perf.py $(ARGS)
+
+bench-hot: install-dev
+	$(BIN)/python -m pytest -q benchmarks/test_hot.py --benchmark-only $(ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

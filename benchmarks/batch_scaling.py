@@ -1,10 +1,10 @@
 """Batch scaling: wall time and peak memory of `samtaleanalyse score` for growing batches.
 
 Builds a realistic batch from the annotated corpus's test split (90 conversations in five languages), made
-unique by perturbing every copy (other names, order and phone numbers, agent and team ids, word order of
-one sentence), split over files of 1,000 conversations with a few broken lines and repeated conversations
+unique by perturbing every copy (bench_batch.py: other names, numbers, agent and team ids, word order), split over files of 1,000 conversations with a few broken lines and repeated conversations
 mixed in, and scores it in a subprocess that reports its own peak RSS. Each size runs in a fresh output
-folder. Memory should stay flat as the batch grows; time should grow linearly.
+folder. Memory should stay flat as the batch grows; time should grow linearly. `perf.py --scaling` runs the
+same batches and adds the memory of the worker processes (sampled over the process tree).
 
     .venv/bin/python benchmarks/batch_scaling.py --sizes 1000 10000 100000 --no-model
     .venv/bin/python benchmarks/batch_scaling.py --sizes 1000 10000 --workers 1 2
@@ -27,11 +27,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_batch import perturb, test_split  # noqa: E402  (one perturbation for every benchmark)
+
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "data" / "annotated" / "conversations"
 RESULTS = ROOT / "benchmarks" / "results" / "batch_scaling.md"
-NAMES = ["Kari", "Ola", "Ingrid", "Lars", "Mette", "Jonas", "Sara", "Erik", "Aisha", "Mohammed", "Li", "Tom",
-         "Birthe", "Anders", "Fatima", "Nils"]
 MEASURED = """
 import sys
 from pathlib import Path
@@ -44,34 +44,6 @@ finally:
     status = Path("/proc/self/status").read_text()
     peak.write_text(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 """
-
-
-def test_split() -> list[dict]:
-    convs = []
-    for path in sorted(CORPUS.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line)
-            if rec.get("split") == "test":
-                convs.append(rec)
-    return convs
-
-
-def perturb(rec: dict, n: int, rng: random.Random) -> dict:
-    """A unique copy: another id, names, numbers and ids; labels and findings dropped (inputs only)."""
-    name = rng.choice(NAMES)
-    turns = []
-    for t in rec["turns"]:
-        text = t["text"]
-        for old in NAMES:
-            text = text.replace(old, name)
-        text = "".join(str(rng.randrange(10)) if ch.isdigit() else ch for ch in text)
-        if rng.random() < 0.15 and ". " in text:
-            head, _, tail = text.partition(". ")
-            text = f"{tail} {head}." if tail else text
-        turns.append({"speaker": t["speaker"], "text": text})
-    return {"id": f"{rec['id']}-{n:06d}", "channel": rec.get("channel"), "agent_id": f"A{rng.randrange(40):03d}",
-            "team": f"Team {rng.choice('ABCDEFG')}", "started_at": f"2026-11-{1 + n % 28:02d}T09:00:00Z",
-            "turns": turns}
 
 
 def build(folder: Path, size: int, seed: int = 7) -> None:
