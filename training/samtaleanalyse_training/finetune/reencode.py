@@ -53,25 +53,14 @@ def conversation_vectors(examples: Sequence[Example], encoder: Any, log: Callabl
     return out
 
 
-def channels(corpus: str | Path) -> dict[str, str]:
-    files = sorted(Path(corpus).glob("*.jsonl")) if Path(corpus).is_dir() else [Path(corpus)]
-    out: dict[str, str] = {}
-    for f in files:
-        for line in f.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                out[str(row["id"])] = str(row.get("channel") or "unknown")
-    return out
-
-
-def split_figures(model: Any, rows: Sequence[Example], encoder: Any, channel_of: Mapping[str, str]) -> dict[str, Any]:
+def split_figures(model: Any, rows: Sequence[Example], encoder: Any) -> dict[str, Any]:
     """Macro-F1 overall, per language and per channel for both tasks on ``rows``."""
     from ..evaluate import score_predictions
 
     full = score_predictions(model, rows, encoder)
     per_channel: dict[str, dict[str, float]] = {}
-    for ch in sorted({channel_of.get(e.conversation_id, "unknown") for e in rows}):
-        sub = score_predictions(model, [e for e in rows if channel_of.get(e.conversation_id, "unknown") == ch], encoder)
+    for ch in sorted({e.channel for e in rows}):
+        sub = score_predictions(model, [e for e in rows if e.channel == ch], encoder)
         for task, m in sub.items():
             per_channel.setdefault(task, {})[ch] = m["macro_f1"]
     for task, m in full.items():
@@ -125,15 +114,14 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
 
-    channel_of = channels(corpus)
     test_rows = [e for e in examples if e.split == "test"]
     dev_rows = [e for e in examples if e.split == "dev"]
-    figures = {"dev": split_figures(turn_model, dev_rows, encoder, channel_of),
-               "test": split_figures(turn_model, test_rows, encoder, channel_of)}
+    figures = {"dev": split_figures(turn_model, dev_rows, encoder),
+               "test": split_figures(turn_model, test_rows, encoder)}
     # the source model's figures on the same rows, per language and channel, for the card's side-by-side table
     src_encoder = encoder_for(source, num_threads=None)
     src_model = load_model(source, encoder_version=src_encoder.version)
-    src_test = split_figures(src_model, test_rows, src_encoder, channel_of)
+    src_test = split_figures(src_model, test_rows, src_encoder)
 
     from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND
 
