@@ -28,6 +28,24 @@ SWAP_TYPES = tuple(f"names:{g}" for g in NAME_GROUPS) + ("company", "nb_to_nn") 
 _SENTENCE_END = re.compile(r"(^|[.!?:\n])\s*$")
 
 
+@dataclass(frozen=True)
+class Draw:
+    """How a swap picks the names and company names it puts in: ``salt`` is mixed into each conversation's
+    seed, and only every ``stride``-th entry of each pool, from ``offset``, is drawn from. The robustness check
+    uses the default (no salt, whole pools); training augmentation (augment_swaps.py) uses its own salt and
+    half of each pool, so the check is not scored on exactly the replacements the heads were shown."""
+
+    salt: str = ""
+    offset: int = 0
+    stride: int = 1
+
+    def pool(self, names: Sequence[str]) -> list[str]:
+        return list(names[self.offset::self.stride]) or list(names)
+
+
+EVALUATION = Draw()
+
+
 def match_case(found: str, new: str) -> str:
     """``new`` written in the case of ``found``: ALL CAPS, Capitalised or as given (lower-case stays)."""
     if len(found) > 1 and found.isupper():
@@ -127,9 +145,11 @@ def find_names(texts: Sequence[str], lower_too: bool) -> list[str]:
     return list(seen)
 
 
-def name_mapping(found: Sequence[str], language: str, group: str, seed: int) -> dict[str, str]:
-    """Each found name to a different name of ``group``, none of them already in the conversation."""
-    pool = names_table()["groups"][language][group]
+def name_mapping(found: Sequence[str], language: str, group: str, seed: int,
+                 draw: Draw = EVALUATION) -> dict[str, str]:
+    """Each found name to a different name of ``group`` (the part ``draw`` allows), none of them already in the
+    conversation; a name is kept where the pool has no unused one left."""
+    pool = draw.pool(names_table()["groups"][language][group])
     taken = set(found)
     out: dict[str, str] = {}
     i = seed % len(pool)
@@ -144,19 +164,23 @@ def name_mapping(found: Sequence[str], language: str, group: str, seed: int) -> 
     return out
 
 
-def company_mapping(texts: Sequence[str], seed: int) -> dict[str, str]:
-    """Each known company or product name in ``texts`` (any case) to an unused made-up one of its kind."""
+def company_mapping(texts: Sequence[str], seed: int, draw: Draw = EVALUATION) -> dict[str, str]:
+    """Each known company or product name in ``texts`` (any case) to an unused made-up one of its kind (from
+    the part of the pool ``draw`` allows); a name is kept where no unused one is left."""
     t = companies_table()
     joined = "\n".join(texts)
     out: dict[str, str] = {}
     for kind, names in t["known"].items():
-        pool = t["replacements"][kind]
+        pool = draw.pool(t["replacements"][kind])
         i = seed % len(pool)
         for name in names:
             if re.search(_word(name), joined, flags=re.IGNORECASE):
-                while pool[i % len(pool)] in out.values() or re.search(_word(pool[i % len(pool)]), joined, re.I):
+                # bounded: a half pool (augmentation) can run out where the whole one would not
+                for _ in range(len(pool)):
+                    if not (pool[i % len(pool)] in out.values() or re.search(_word(pool[i % len(pool)]), joined, re.I)):
+                        out[name] = pool[i % len(pool)]
+                        break
                     i += 1
-                out[name] = pool[i % len(pool)]
                 i += 1
     return out
 
@@ -191,21 +215,22 @@ def _with_texts(conv: LabelledConversation, fn: Callable[[str], str], language: 
     return replace(conv, turns=turns, language=language or conv.language)
 
 
-def _seed(conv: LabelledConversation) -> int:
-    return zlib.crc32(conv.id.encode("utf-8"))
+def _seed(conv: LabelledConversation, salt: str = "") -> int:
+    # no salt: the robustness check's choices, as they have always been
+    return zlib.crc32(f"{salt}{conv.id}".encode("utf-8"))
 
 
-def swap_names(conv: LabelledConversation, group: str) -> LabelledConversation:
+def swap_names(conv: LabelledConversation, group: str, draw: Draw = EVALUATION) -> LabelledConversation:
     """Every known first name in the speaker labels and texts by one of ``group``, the same name for the same
     person throughout."""
     found = find_names([lt.turn.speaker for lt in conv.turns] + [lt.turn.text for lt in conv.turns],
                        lower_too=conv.channel == "call")
-    mapping = name_mapping(found, conv.language, group, _seed(conv))
+    mapping = name_mapping(found, conv.language, group, _seed(conv, draw.salt), draw)
     return _with_texts(conv, _mapping_rules(mapping, any_case=conv.channel == "call"), speakers=True)
 
 
-def swap_companies(conv: LabelledConversation) -> LabelledConversation:
-    mapping = company_mapping([lt.turn.text for lt in conv.turns], _seed(conv))
+def swap_companies(conv: LabelledConversation, draw: Draw = EVALUATION) -> LabelledConversation:
+    mapping = company_mapping([lt.turn.text for lt in conv.turns], _seed(conv, draw.salt), draw)
     return _with_texts(conv, _mapping_rules(mapping, any_case=True))
 
 
@@ -221,15 +246,16 @@ def swap_register(conv: LabelledConversation, direction: str) -> LabelledConvers
     return _with_texts(conv, register_rules(conv.language, direction))
 
 
-def apply_swap(conv: LabelledConversation, swap: str) -> LabelledConversation:
-    """``conv`` under the swap named ``swap`` (one of SWAP_TYPES); the same object where nothing applies."""
+def apply_swap(conv: LabelledConversation, swap: str, draw: Draw = EVALUATION) -> LabelledConversation:
+    """``conv`` under the swap named ``swap`` (one of SWAP_TYPES), names and company names picked as ``draw``
+    says; the same object where nothing applies."""
     if swap not in SWAP_TYPES:
         raise ValueError(f"unknown swap {swap!r}; known: {', '.join(SWAP_TYPES)}")
     kind, _, arg = swap.partition(":")
     if kind == "names":
-        out = swap_names(conv, arg)
+        out = swap_names(conv, arg, draw)
     elif kind == "company":
-        out = swap_companies(conv)
+        out = swap_companies(conv, draw)
     elif kind == "nb_to_nn":
         out = swap_nb_to_nn(conv)
     else:
