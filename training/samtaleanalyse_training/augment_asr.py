@@ -42,11 +42,13 @@ MISHEARD: dict[str, dict[str, str]] = {
     "en": {"invoice": "in voice", "account": "a count", "order": "odor", "refund": "re fund", "router": "rooter"},
 }
 ASR_SUFFIX = "-asr"
+# A counterfactual copy's id is its original's, this mark and the swap (augment_swaps.py); no corpus id has it.
+COPY_MARK = "~"
 
 
 def original_id(conversation_id: str) -> str:
-    """The conversation an ASR copy was made from (the id itself for any other conversation)."""
-    return conversation_id.removesuffix(ASR_SUFFIX)
+    """The conversation an augmented copy (ASR noise or a swap) was made from (the id itself for any other)."""
+    return conversation_id.partition(COPY_MARK)[0].removesuffix(ASR_SUFFIX)
 
 
 _PUNCT = re.compile(r"[^\w\s'-]+", re.UNICODE)

