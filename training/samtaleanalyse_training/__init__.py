@@ -4,7 +4,8 @@ Where things live (one home each):
 
 - ``config.py``: the settings of a run (``TrainConfig``, read from ``training/configs/*.toml``);
 - ``data.py``: the corpus as turn examples; ``extra_data.py``: the Twitter train part and ASR-noised calls
-  a config may add (``augment_asr.py`` makes the latter), never in dev or test;
+  a config may add (``augment_asr.py`` makes the latter), never in dev or test; ``augment_swaps.py``: the
+  train conversations under the robustness swaps (``swaps.py``), labels kept (``reencode --augment-swaps``);
 - ``fitting.py``: fitting the heads, thresholds and temperature (library code: ``fit``);
 - ``train.py``: the run (``samtaleanalyse train``): fit, save, card, baseline and leave-one-language-out;
 - ``metrics.py``: the one precision/recall/F1/macro-F1 implementation; ``evaluate.py`` (turn labels),
