@@ -179,7 +179,10 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                 "version": onnx.version, "patch_sha256": onnx.patch_sha256}
     extra = {
         "finetune": src_meta.get("finetune", {}),
-        "training": {**src_meta.get("training", {}), "data_hash": data_hash(examples),
+        # the source's training record, but its row counts are replaced by fit's own: these heads were fitted on
+        # other rows (the Twitter train part, the swapped copies)
+        "training": {**{k: v for k, v in src_meta.get("training", {}).items() if k != "counts"},
+                     "data_hash": data_hash(examples),
                      "reencoded": reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
                                                  augment_counts=augment_counts, version=version)},
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
