@@ -119,7 +119,8 @@ def test_conversation_vectors_encode_only_a_copys_new_texts(convs):
 
 
 def test_reencode_records_the_option_in_metadata_and_card(tmp_path):
-    from samtaleanalyse_training.finetune.reencode import heads_examples, reencoded_meta, refit_section
+    from samtaleanalyse_training.finetune.reencode import (heads_examples, reencoded_meta, refit_section,
+                                                           training_record)
 
     logged: list[str] = []
     rows, counts = heads_examples(FIXTURE, augment_swaps=True, log=logged.append)
@@ -135,6 +136,8 @@ def test_reencode_records_the_option_in_metadata_and_card(tmp_path):
     assert "--twitter-train --augment-swaps --version 0.5.0" in meta["command"]
     card = "\n".join(refit_section({"training": {"reencoded": json.loads(json.dumps(meta))}}))
     assert "--augment-swaps" in card and f"names:local_male {counts['names:local_male']}" in card
+    record = training_record({"training": {"corpus": "c", "counts": {"train": {"customer": 1}}}}, "h", meta)
+    assert record["reencoded"]["augment_swaps"] and "counts" not in record and record["corpus"] == "c"
     off = reencoded_meta(src, Path("s"), tmp_path / "m", "onnx-int8")
     assert off["augment_swaps"] is False and "--augment-swaps" not in off["command"]
     assert "counterfactual" not in "\n".join(refit_section({"training": {"reencoded": off}}))

