@@ -120,8 +120,8 @@ def register(app: typer.Typer) -> None:
         for code, v in metrics["per_code"].items():
             typer.echo(f"  {code:26s} P {v['precision']:.2f}  R {v['recall']:.2f}  F1 {v['f1']:.2f}  n {v['support']}")
 
-    @app.command(epilog="Example:\n\n  samtaleanalyse robustness --model models/turns-e5-qat --out benchmarks/results")
-    def robustness(model: Path = typer.Option(Path("models/turns-e5-qat"), "--model", help="Model folder."),
+    @app.command(epilog="Example:\n\n  samtaleanalyse robustness --model models/turns-e5-int8 --out benchmarks/results")
+    def robustness(model: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the one `score` uses)."),
                    split: str = typer.Option("test", "--split", help="Corpus split the swaps, calibration and flag are measured on."),
                    corpus: Path = typer.Option(Path("data/annotated/conversations"), "--corpus"),
                    eval_dir: Path = typer.Option(Path("data/annotated/eval"), "--eval-dir",
@@ -142,6 +142,9 @@ def register(app: typer.Typer) -> None:
         unknown = [s for s in swap if s not in SWAP_TYPES]
         if unknown:
             raise typer.BadParameter(f"unknown swap {unknown[0]!r}; known: {', '.join(SWAP_TYPES)}", param_hint="--swap")
+        from samtaleanalyse.classify.loading import default_model_path
+
+        model = model or default_model_path()
         classifier = load_classifier(model, num_threads=2)
         results, svg = run(classifier, corpus, eval_dir, split=split, bins=bins, swaps=swap or SWAP_TYPES,
                            model_name=model.name, limit=limit, progress=lambda s: typer.echo(s, err=True))

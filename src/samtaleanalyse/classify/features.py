@@ -68,8 +68,8 @@ def dense_features(inputs: Sequence[TurnInput], encoder: Encoder) -> np.ndarray:
         return np.zeros((0, 3 * encoder.dim + 1), dtype=np.float32)
     if getattr(encoder, "batch_dependent", False):
         # An int8 encoder's vectors depend a little on the texts encoded together (onnx_encoder.py):
-        # one call per conversation, so a turn's vector depends on its conversation only.
-        parts = [_dense_rows(inputs[a:b], encoder) for a, b in _conversation_runs(inputs)]
+        # one group per conversation, so a turn's vector depends on its conversation only.
+        parts = _grouped_rows([inputs[a:b] for a, b in _conversation_runs(inputs)], encoder)
         e, c = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     else:
         e, c = _dense_rows(inputs, encoder)
@@ -77,12 +77,27 @@ def dense_features(inputs: Sequence[TurnInput], encoder: Encoder) -> np.ndarray:
 
 
 def _dense_rows(inputs: Sequence[TurnInput], encoder: Encoder) -> tuple[np.ndarray, np.ndarray]:
-    texts = [i.text for i in inputs]
-    contexts = [i.context for i in inputs]
-    unique = list(dict.fromkeys(t for t in texts + contexts if t))
-    vecs = dict(zip(unique, encoder.encode(unique))) if unique else {}
-    zero = np.zeros(encoder.dim, dtype=np.float32)
-    return np.stack([vecs.get(t, zero) for t in texts]), np.stack([vecs.get(t, zero) for t in contexts])
+    unique = _group_texts(inputs)
+    return _rows(inputs, dict(zip(unique, encoder.encode(unique))) if unique else {}, encoder.dim)
+
+
+def _grouped_rows(groups: Sequence[Sequence[TurnInput]], encoder: Encoder) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``_dense_rows`` of each group, through ``encode_groups`` where the encoder has it (one call that runs
+    the groups side by side, onnx_encoder.py), else one ``encode`` per group."""
+    texts = [_group_texts(g) for g in groups]
+    many = getattr(encoder, "encode_groups", None)
+    vectors = many(texts) if many is not None else [encoder.encode(t) if t else None for t in texts]
+    return [_rows(g, dict(zip(t, v)) if t else {}, encoder.dim) for g, t, v in zip(groups, texts, vectors)]
+
+
+def _group_texts(inputs: Sequence[TurnInput]) -> list[str]:
+    return list(dict.fromkeys(t for i in inputs for t in (i.text, i.context) if t))
+
+
+def _rows(inputs: Sequence[TurnInput], vecs: dict[str, np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    zero = np.zeros(dim, dtype=np.float32)
+    return (np.stack([vecs.get(i.text, zero) for i in inputs]),
+            np.stack([vecs.get(i.context, zero) for i in inputs]))
 
 
 def _conversation_runs(inputs: Sequence[TurnInput]) -> list[tuple[int, int]]:

@@ -18,12 +18,19 @@ treats one call as one group: its distinct texts sorted by length (little paddin
 sub-batches of ``batch_size``, an order that depends only on the group's texts. The pipeline calls it
 once per conversation (``features.dense_features``, because ``batch_dependent`` is set), so a turn's
 vector depends on its conversation only, never on which other conversations share a batch or a worker.
+
+Threads. The session runs each sub-batch on one core, and the encoder runs as many sub-batches at a time
+as it has threads (``encode_groups`` takes the sub-batches of many conversations at once). On 2 cores this
+made 176 turns/s where one run at a time on two cores made 110 (90 conversations of the benchmark batch,
+``benchmarks/onnx_threads.py``): onnxruntime splits a small batch's matrices across threads poorly. A
+sub-batch's vectors are the same bytes whichever thread runs it, and however many threads there are.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -165,6 +172,8 @@ class OnnxE5Encoder:
         self.model_file: Path | None = None
         self._session: Any = None
         self._words: WordEmbeddings | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         self._lock = threading.Lock()
 
     @property
@@ -178,9 +187,8 @@ class OnnxE5Encoder:
 
                 data, self.model_file = cached_model_bytes(self.patch, self.patch_sha256, self.cache_folder)
                 opts = ort.SessionOptions()
-                threads = self.num_threads or _cores()
-                # the pipeline divides the cores among its workers (batch.engine.threads_per_worker)
-                opts.intra_op_num_threads = max(1, int(threads))
+                # one core per run; the encoder's own threads run sub-batches side by side (module note)
+                opts.intra_op_num_threads = 1
                 opts.inter_op_num_threads = 1
                 opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
                 # idle threads sleep instead of spinning: with workers and other processes on the same cores,
@@ -191,32 +199,62 @@ class OnnxE5Encoder:
                 self._session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         return self._session
 
+    @property
+    def threads(self) -> int:
+        return max(1, int(self.num_threads or _cores()))
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of ``texts``, encoded as one group (see the module's note on batching)."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
+        return self.encode_groups([texts])[0]
+
+    def encode_groups(self, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """``[encode(g) for g in groups]``, the same vectors, with the sub-batches of all groups run side by
+        side on the encoder's threads."""
         session = self._load()
-        unique = list(dict.fromkeys(texts))
-        ids = self.tokenizer.encode_batch(unique, MAX_TOKENS)
-        order = sorted(range(len(unique)), key=lambda i: (len(ids[i]), unique[i]))  # depends on the texts only
-        vecs: dict[str, np.ndarray] = {}
-        for chunk in sub_batches([len(ids[i]) for i in order], self.batch_size):
-            chunk = [order[k] for k in chunk]
-            width = max(len(ids[i]) for i in chunk)
-            tok = np.full((len(chunk), width), self.tokenizer.pad, dtype=np.int64)
-            mask = np.zeros((len(chunk), width), dtype=np.int64)
-            for r, i in enumerate(chunk):
-                tok[r, :len(ids[i])] = ids[i]
-                mask[r, :len(ids[i])] = 1
-            assert self._words is not None
-            embeds = self._words.rows(tok.reshape(-1)).reshape(len(chunk), width, self.dim)
-            got = session.run(None, {"word_embeds": embeds, "attention_mask": mask})[0]
-            for r, i in enumerate(chunk):
-                vecs[unique[i]] = got[r]
-        for row, t in enumerate(texts):
-            out[row] = vecs[t]
+        jobs: list[tuple[int, list[str], list[list[int]]]] = []  # (group, texts, their token ids)
+        for g, texts in enumerate(groups):
+            unique = list(dict.fromkeys(texts))
+            ids = self.tokenizer.encode_batch(unique, MAX_TOKENS)
+            order = sorted(range(len(unique)), key=lambda i: (len(ids[i]), unique[i]))  # depends on the texts only
+            for chunk in sub_batches([len(ids[i]) for i in order], self.batch_size):
+                jobs.append((g, [unique[order[k]] for k in chunk], [ids[order[k]] for k in chunk]))
+        # the largest runs first, so the threads finish together
+        todo = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][2]) * max(map(len, jobs[j][2])))
+        run = lambda j: self._run(session, jobs[j][2])  # noqa: E731
+        pool = self._threads_pool()
+        results = list(pool.map(run, todo)) if pool is not None and len(todo) > 1 else [run(j) for j in todo]
+        vecs: list[dict[str, np.ndarray]] = [{} for _ in groups]
+        for j, got in zip(todo, results):
+            g, chunk_texts = jobs[j][0], jobs[j][1]
+            for r, t in enumerate(chunk_texts):
+                vecs[g][t] = got[r]
+        out = []
+        for g, texts in enumerate(groups):
+            arr = np.zeros((len(texts), self.dim), dtype=np.float32)
+            for row, t in enumerate(texts):
+                arr[row] = vecs[g][t]
+            out.append(arr)
         return out
+
+    def _run(self, session: Any, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        width = max(len(i) for i in ids)
+        tok = np.full((len(ids), width), self.tokenizer.pad, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for r, i in enumerate(ids):
+            tok[r, :len(i)] = i
+            mask[r, :len(i)] = 1
+        assert self._words is not None
+        embeds = self._words.rows(tok.reshape(-1)).reshape(len(ids), width, self.dim)
+        return session.run(None, {"word_embeds": embeds, "attention_mask": mask})[0]
+
+    def _threads_pool(self) -> ThreadPoolExecutor | None:
+        if self.threads < 2:
+            return None
+        with self._lock:
+            if self._pool is None or self._pool_pid != os.getpid():  # a forked child gets no threads of its parent's
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="e5-onnx")
+                self._pool_pid = os.getpid()
+            return self._pool
 
 
 def sub_batches(lengths: Sequence[int], batch_size: int, waste: float = PAD_WASTE) -> list[list[int]]:

@@ -54,6 +54,13 @@ class SerialEncoder:
                 return self._inner.encode(texts)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
+    def encode_groups(self, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """One conversation per group, as in a batch run; the inner encoder's threads run them side by side."""
+        if not hasattr(self._inner, "encode_groups"):
+            return [self.encode(g) for g in groups]
+        with self._lock:
+            return self._inner.encode_groups(groups)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
