@@ -391,4 +391,6 @@ class LexiconMatcher:
     def counts_many(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.categories)), dtype=np.float32)
-        return np.stack([self.counts(t) for t in texts])
+        # a turn comes back as the next turn's context, and agents repeat their phrases: count each text once
+        seen: dict[str, np.ndarray] = {}
+        return np.stack([seen[t] if t in seen else seen.setdefault(t, self.counts(t)) for t in texts])
