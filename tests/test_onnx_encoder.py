@@ -107,6 +107,18 @@ def test_a_conversations_vectors_do_not_depend_on_the_other_conversations(encode
     assert np.array_equal(encoder.encode(texts), encoder.encode(texts[::-1])[::-1])
 
 
+def test_threads_run_sub_batches_side_by_side_with_the_same_vector_bytes(encoder, built):
+    """Two threads (each sub-batch on one core) give every text the bytes one thread gives it, whether the
+    conversations come one call each or all in one ``encode_groups``."""
+    groups = [[t["text"] for t in c["turns"]] for c in corpus_conversations()[:6]]
+    two = OnnxE5Encoder(PATCH, num_threads=2, cache_folder=built)
+    one_by_one = [encoder.encode(g) for g in groups]
+    together = two.encode_groups(groups)
+    assert two._pool is not None and len(together) == len(groups)
+    for a, b, c in zip(one_by_one, together, (two.encode(g) for g in groups)):
+        assert a.shape == b.shape and np.array_equal(a, b) and np.array_equal(a, c)
+    assert [x.shape for x in two.encode_groups([[], ["Hei"], []])] == [(0, 384), (1, 384), (0, 384)]
+
 def _conversation(record: dict):
     from samtaleanalyse.conversation import Conversation, Turn
 
