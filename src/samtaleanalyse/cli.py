@@ -67,7 +67,7 @@ def score(
                                                     help="Write feedback in this language (nb, nn, da, sv, en) instead of each conversation's own."),
     rules: Optional[list[Path]] = typer.Option(None, "--rules", help="A team's rules file (TOML) overriding the default findings settings; repeatable."),
     guidance: Optional[list[Path]] = typer.Option(None, "--guidance", help="A team's folder of guidance entries (TOML) adding to or overriding the default; repeatable."),
-    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes, each loading the model once (0: one per core)."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes, each loading the model once (0: one for the int8 model, whose encoder uses every core itself; one per core for other models)."),
     engine: str = typer.Option("local", "--engine", help="local (this machine's cores) or dask (a Dask cluster)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="With --engine dask: the scheduler's address (tcp://host:8786); default a local cluster of --workers processes."),
     db: Optional[Path] = typer.Option(None, "--db", help="Results store (DuckDB file) kept between runs; each run adds its results."),
@@ -80,6 +80,7 @@ def score(
 ) -> None:
     """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl, OUT/summary.json and OUT/feedback/."""
     from .batch.engine import available_cores
+    from .classify.loading import default_workers
     from .batch.scoring import ScorerSpec
 
     try:
@@ -91,7 +92,7 @@ def score(
         for name, value in (("--feedback-language", feedback_language), ("--report-language", report_language)):
             if value is not None and value not in LANGUAGES:
                 raise ConfigError(f"{name} {value!r} is not supported.", hint=f"use one of {', '.join(LANGUAGES)}.")
-        n_workers = workers or available_cores()
+        n_workers = workers or default_workers(model, no_model, available_cores())
         if paths == ["-"]:
             n_workers = 1  # standard input is read once, in this process; one worker keeps the model once
         spec = ScorerSpec(model=str(model) if model else None, no_model=no_model, cascade=cascade,
