@@ -51,6 +51,7 @@ class _Config:
     common_word_names: frozenset[str]
     brands: frozenset[str]
     role_words: frozenset[str]
+    possessives: frozenset[str]
 
 
 def _norm(s: str) -> str:
@@ -80,6 +81,7 @@ def _config() -> _Config:
         common_word_names=frozenset(map(_norm, words["common_word_names"])),
         brands=frozenset(map(_norm, words["brands"])),
         role_words=frozenset(_norm(k) for k in DEFAULT_LABELS),
+        possessives=frozenset(map(_norm, words["possessives"])),
     )
 
 
@@ -220,7 +222,8 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
     if category == "greeting":
         # "Hei Kari," — or, opening a message, "Hei Kari jeg lurer på ..." as chats are typed.
         ok = _GREETING_END.match(text, end) is not None or (
-            _line_start(text, trigger.start()) and _LOWER_WORD.match(text, end) is not None)
+            _line_start(text, trigger.start()) and _LOWER_WORD.match(text, end) is not None
+            and not _followed_by(text, end, cfg.possessives))
     elif category == "thanks":
         ok = _GREETING_END.match(text, end) is not None
     elif category in ("signoff", "signoff_punct"):
