@@ -52,6 +52,8 @@ class _Config:
     brands: frozenset[str]
     role_words: frozenset[str]
     possessives: frozenset[str]
+    noun_followers: frozenset[str]
+    subject_verbs: frozenset[str]
 
 
 def _norm(s: str) -> str:
@@ -82,6 +84,8 @@ def _config() -> _Config:
         brands=frozenset(map(_norm, words["brands"])),
         role_words=frozenset(_norm(k) for k in DEFAULT_LABELS),
         possessives=frozenset(map(_norm, words["possessives"])),
+        noun_followers=frozenset(map(_norm, words["noun_followers"])),
+        subject_verbs=frozenset(map(_norm, words["subject_verbs"])),
     )
 
 
@@ -223,7 +227,7 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
         # "Hei Kari," — or, opening a message, "Hei Kari jeg lurer på ..." as chats are typed.
         ok = _GREETING_END.match(text, end) is not None or (
             _line_start(text, trigger.start()) and _LOWER_WORD.match(text, end) is not None
-            and not _followed_by(text, end, cfg.possessives))
+            and _addressed(text, end, cfg))
     elif category == "thanks":
         ok = _GREETING_END.match(text, end) is not None
     elif category in ("signoff", "signoff_punct"):
@@ -238,6 +242,22 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
     else:
         ok = True
     return spans if ok else []
+
+
+def _addressed(text: str, end: int, cfg: _Config) -> bool:
+    """Whether the words after "Hei <Capitalised>" (no comma) read as a message to that person rather than
+    as what the capitalised noun does: "Hei Kari jeg lurer på", "Hei Kari er det mulig", not "Hei Regningen
+    min er feil", "Hei Fakturaen for mars", "Hei Fakturaen er feil"."""
+    nxt = _NEXT_WORD.match(text, end)
+    if nxt is None:
+        return True
+    word = nxt.group(1).casefold()
+    if word in cfg.possessives or word in cfg.noun_followers:
+        return False
+    if word in cfg.subject_verbs:
+        then = _NEXT_WORD.match(text, nxt.end())
+        return then is not None and then.group(1).casefold() in cfg.stopwords
+    return True
 
 
 def _line_start(text: str, pos: int) -> bool:
