@@ -25,7 +25,7 @@ PLACEHOLDERS = (LINK, EMAIL, USER)
 
 def test_cases_cover_every_step_in_every_language() -> None:
     steps = {step for step, _, _ in CASES}
-    assert len(steps) >= 11
+    assert len(steps) >= 12
     for step in steps - {"no_change", "email_quoted_history", "email_signature", "email_disclaimer"}:
         assert {c["language"] for s, _, c in CASES if s == step} == {"nb", "nn", "da", "sv", "en"}, step
     for step in ("email_quoted_history", "email_signature", "email_disclaimer"):
@@ -35,7 +35,8 @@ def test_cases_cover_every_step_in_every_language() -> None:
 
 @pytest.mark.parametrize("step,line,case", CASES, ids=[f"{s}:{k}" for s, k, _ in CASES])
 def test_case(step: str, line: int, case: dict) -> None:
-    result = normalise_turn(case["input"], case["channel"])
+    # As the pipeline calls it: with the conversation's names (none unless the case gives them).
+    result = normalise_turn(case["input"], case["channel"], frozenset(case.get("names", ())))
     assert result.text == case["expected"], case.get("notes")
     assert result.original == case["input"]
     if case["expected"] == " ".join(case["input"].split()):
@@ -177,3 +178,24 @@ def test_only_complete_runs_of_one_speaker_are_merged(turns: list[tuple[str, str
 def test_a_merge_over_the_length_limit_keeps_the_parts() -> None:
     conv = _conv(("customer", "(1/2) " + "a" * 40), ("customer", "(2/2) " + "b" * 40), ("agent", "ok"), max_chars=60)
     assert len(conv.turns) == 3
+
+
+def test_names_are_masked_only_for_models_fitted_on_masked_text() -> None:
+    from samtaleanalyse.classify.artefact import TurnModel
+    from samtaleanalyse.classify.features import turn_inputs
+    from samtaleanalyse.conversation import Conversation, Turn
+
+    conversation = Conversation("c1", (Turn(0, "agent", "Hei, du snakker med Kari. Hva gjelder det?"),
+                                       Turn(1, "customer", "Hei Kari, regningen min er feil.")))
+    masked = [i.text for i in turn_inputs(conversation)]
+    assert masked == ["Hei, du snakker med [name]. Hva gjelder det?", "Hei [name], regningen min er feil."]
+    read = [i.text for i in turn_inputs(conversation, mask_names=False)]
+    assert read == [t.text for t in conversation.turns]
+
+    def model(training: dict[str, object]) -> TurnModel:
+        return TurnModel(heads={}, vectorizer=None, metadata={"training": training})  # type: ignore[arg-type]
+
+    assert model({"text_normalisation": "2"}).masks_names
+    assert not model({"text_normalisation": "1"}).masks_names
+    assert not model({}).masks_names  # fitted before the version was recorded
+    assert not model({"text_normalisation": "x"}).masks_names

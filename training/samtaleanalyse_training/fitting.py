@@ -23,6 +23,7 @@ import numpy as np
 from samtaleanalyse._version import __version__
 from samtaleanalyse.classify.artefact import TurnModel
 from samtaleanalyse.classify.cues import BLOCKS, CueFeatures, default_spec
+from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
 from samtaleanalyse.classify.features import dense_features
 from samtaleanalyse.classify.heads import LinearHead
@@ -313,6 +314,7 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
                    **({"cv": cv_metrics} if cv_metrics else {})},
         "training": {
             "corpus": config.corpus, "data_hash": data_hash(examples), "seed": config.seed,
+            "text_normalisation": NORMALISATION_VERSION,
             "train_splits": sorted(fit_splits),
             "counts": {s: {r: sum(1 for e in examples if e.split == s and e.role == r) for r in ("customer", "agent")}
                        for s in ("train", "dev", "test")},

@@ -42,6 +42,13 @@ class TurnModel:
     def name(self) -> str:
         return f"{self.metadata.get('name', 'model')}@{self.metadata.get('version', '0')}"
 
+    @property
+    def masks_names(self) -> bool:
+        """Whether the heads were fitted on text with people's names as ``[name]`` (text normalisation 2 on);
+        a model fitted before reads names as they are written, so that what it reads matches its training."""
+        version = str(self.metadata.get("training", {}).get("text_normalisation", "1"))
+        return int(version) >= 2 if version.isdigit() else False
+
     def uncertainty(self, task: str) -> float:
         return float(self.metadata.get("tasks", {}).get(task, {}).get("uncertain", 0.1 if task == "behaviours" else 0.55))
 

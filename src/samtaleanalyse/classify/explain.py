@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 from ..conversation import Conversation, Turn
 from ..errors import ConfigError
 from ..text.normalise import normalise_turn
+from .features import conversation_names
 from .predict import TurnPrediction
 
 METHOD = "occlusion"
@@ -78,16 +79,17 @@ class TurnExplanation:
 
 
 def word_spans(text: str, max_words: int = MAX_WORDS, channel: str | None = None,
-               normalise: bool = False) -> tuple[list[tuple[int, int]], bool]:
+               normalise: bool = False, names: frozenset[str] | None = None) -> tuple[list[tuple[int, int]], bool]:
     """Character spans of the words to occlude, and whether the turn had more than ``max_words``.
 
     With ``normalise`` the words are those the model reads (``normalise_turn``), as spans of ``text``: a
-    link is one unit, and what the model never sees (an e-mail's quoted history, signature) is not occluded.
+    link or a name (``names``: the conversation's) is one unit, and what the model never sees (an e-mail's
+    quoted history, signature) is not occluded.
     """
     if not normalise:
         spans = [m.span() for m in _TOKEN.finditer(text)]
     else:
-        n = normalise_turn(text, channel)
+        n = normalise_turn(text, channel, names)
         spans = list(dict.fromkeys(n.original_span(*m.span()) for m in _TOKEN.finditer(n.text)))
     return spans[:max_words], len(spans) > max_words
 
@@ -165,9 +167,11 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
             jobs.append((turn, full[index], labels))
     variants: list[Conversation] = []
     plan: list[tuple[list[tuple[int, int]], bool, int]] = []  # spans, truncated, first variant
+    normalising = bool(getattr(classifier, "normalise", False))
+    model = getattr(classifier, "model", None)
+    names = conversation_names(conversation) if normalising and getattr(model, "masks_names", False) else None
     for turn, _, _ in jobs:
-        spans, truncated = word_spans(turn.text, max_words, conversation.channel,
-                                      normalise=bool(getattr(classifier, "normalise", False)))
+        spans, truncated = word_spans(turn.text, max_words, conversation.channel, normalise=normalising, names=names)
         plan.append((spans, truncated, len(variants)))
         pos = position[turn.index]
         for start, end in spans:
@@ -177,9 +181,8 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
                                     turns=conversation.turns[:pos] + (changed,) + conversation.turns[pos + 1:]))
     predicted = classifier.predict(variants) if variants else []
     out: list[TurnExplanation] = []
-    normalising = bool(getattr(classifier, "normalise", False))
     for (turn, base, labels), (spans, truncated, first) in zip(jobs, plan):
-        read = normalise_turn(turn.text, conversation.channel) if normalising else None
+        read = normalise_turn(turn.text, conversation.channel, names) if normalising else None
         without = [next((p.scores for p in predicted[first + k] if p.turn_index == turn.index), {})
                    for k in range(len(spans))]
         for label in labels:

@@ -11,6 +11,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ..conversation import Conversation
+from ..redact.names import names_in_conversation
 from ..text.normalise import normalise_turn
 from .cues import CueFeatures, cue_features
 from .lexical import CharNgramVectorizer, SparseRows
@@ -42,17 +43,25 @@ class TurnInput:
 HISTORY_TURNS = 20
 
 
+def conversation_names(conversation: Conversation) -> frozenset[str]:
+    """The people's names the conversation gives (speaker labels, presentations, greetings), which the
+    normalised text shows as ``[name]`` wherever they are mentioned."""
+    return names_in_conversation([(t.speaker, t.role, t.text) for t in conversation.turns])
+
+
 def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"customer", "agent"}),
-                normalise: bool = True) -> list[TurnInput]:
+                normalise: bool = True, mask_names: bool = True) -> list[TurnInput]:
     """What the heads see of each turn; with ``normalise`` the text (and the context) as ``normalise_turn`` gives it:
-    links, addresses and handles as placeholders, quoted history and signatures of e-mails left out."""
+    links, addresses, handles and (with ``mask_names``) people's names as placeholders, quoted history and
+    signatures of e-mails left out. A model trained before names were masked reads them (``TurnModel.masks_names``)."""
     out = []
+    names = conversation_names(conversation) if normalise and mask_names else None
     last: dict[str, str] = {}
     earlier: dict[str, list[str]] = {"customer": [], "agent": []}
     spoken = [t for t in conversation.turns if t.role != "system"]
     for pos, t in enumerate(spoken):
         other = "agent" if t.role == "customer" else "customer"
-        text = normalise_turn(t.text, conversation.channel).text if normalise else t.text
+        text = normalise_turn(t.text, conversation.channel, names).text if normalise else t.text
         if t.role in roles:
             out.append(TurnInput(conversation.id, t.index, t.role, text, last.get(other, ""), position=pos,
                                  n_turns=len(spoken), role_position=len(earlier.get(t.role, ())),

@@ -17,7 +17,7 @@ from .spans import Candidate
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _INNER_CAPITAL_OK = re.compile(r"^(?:Mc|Mac|O['’]|D['’])")
-_GREETING_END = re.compile(r"[ \t]*(?:$|[,.!?:;)\r\n—–-])")
+_GREETING_END = re.compile(r"[ \t]*(?:$|[,.!?:;)\r\n—–-]|[\u2600-\u27bf\U0001f300-\U0001faff])")
 _SEPARATORS = {
     # What may stand between a trigger and the name.
     "greeting": re.compile(r"[ \t]*,[ \t]*|[ \t]+"),
@@ -211,6 +211,11 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
         frm = _FROM.match(text, pos)
         pos = frm.end() if frm else pos
     first = _read_name(text, pos, cfg, allow_lower=category == "introduction")
+    if first is None and category in _LISTED_LOWER and not any(ch.isupper() for ch in text):
+        # A transcript without capitals: "det er eh mikkel", "this is jordan", "tak maja".
+        listed = _listed_lower_name(text, pos, cfg)
+        if listed is not None:
+            return [listed]
     if first is None:
         if category in ("greeting", "thanks"):
             return _vocative(text, sep.end(), cfg)
@@ -242,6 +247,43 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
     else:
         ok = True
     return spans if ok else []
+
+
+_LISTED_LOWER = frozenset({"greeting", "thanks", "presentation", "self_presentation"})
+_FILLERS = re.compile(r"(?:(?:eh|ehm|øh|øhm|öh|öhm|äh|uh|uhm|um|ah|hm)[ \t]+)*", re.IGNORECASE)
+
+
+@cache
+def _first_names() -> frozenset[str]:
+    data = tomllib.loads(resources.files(__package__).joinpath("first_names.toml").read_text(encoding="utf-8"))
+    cfg = _config()
+    return frozenset(n for names in data["names"].values() for n in map(_norm, names)
+                     if n not in cfg.common_word_names and n not in cfg.stopwords and n not in cfg.brands)
+
+
+def _listed_lower_name(text: str, pos: int, cfg: _Config) -> tuple[int, int] | None:
+    """A first name of first_names.toml written in lower case at ``pos`` (fillers skipped), with the
+    surname after it when a stopword, punctuation or the end follows that ("det er eh maria pettersen jeg
+    var"); None when the word is not a listed name."""
+    pos = _FILLERS.match(text, pos).end()
+    m = _WORD.match(text, pos)
+    if m is None or m.group(0) not in _first_names():
+        return None
+    after = _NEXT_WORD.match(text, m.end())
+    if after and after.group(1).casefold() in _SPELLED_ADDRESS:
+        return None  # "it's john dot smith at gmail dot com": an address spelled out, redacted as one
+    surname = after is not None and _lower_name_word(after.group(1), cfg) and after.group(1) not in _FILLER_WORDS \
+        and after.group(1) not in cfg.self_markers and after.group(1) not in cfg.after_presentation
+    if after and surname:
+        then = _NEXT_WORD.match(text, after.end())
+        if _GREETING_END.match(text, after.end()) or (then and then.group(1).casefold() in cfg.stopwords):
+            return m.start(), after.end()
+    return m.span()
+
+
+_SPELLED_ADDRESS = frozenset({"dot", "punktum", "prikk", "punkt", "at", "alfakrøll", "krøllalfa", "snabel",
+                              "snabela", "grisehale"})
+_FILLER_WORDS = frozenset({"eh", "ehm", "øh", "øhm", "öh", "öhm", "äh", "uh", "uhm", "um", "ah", "hm"})
 
 
 def _addressed(text: str, end: int, cfg: _Config) -> bool:

@@ -22,15 +22,16 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 # Bumped when a step changes what the model reads: results scored with another version are not mixed.
-NORMALISATION_VERSION = "1"
+NORMALISATION_VERSION = "2"
 
 LINK = "[link]"
 EMAIL = "[email]"
 USER = "@user"
+NAME = "[name]"
 
 # Step names, as explanations and the report list them.
 STEPS = ("html_entities", "quoted_history", "disclaimer", "signature", "links", "email_addresses",
-         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker")
+         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker", "names")
 
 
 @dataclass(frozen=True)
@@ -426,8 +427,29 @@ def _whitespace(d: _Draft) -> None:
     d.steps = steps  # tidying is not a step worth explaining
 
 
-def normalise_turn(text: str, channel: str | None = None) -> Normalised:
-    """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None)."""
+def _names(d: _Draft, names: frozenset[str]) -> None:
+    """People's names as one placeholder: a finding must not depend on whether the customer is called Kari
+    or Fatima (issue 13's name swaps), and a name carries nothing about attitude or behaviour."""
+    # Imported here: redact reads speaker labels through ingest, and ingest imports this module.
+    from ..redact.names import find_names
+
+    spans = sorted((c.start, c.end) for c in find_names(d.text, names))
+    edits: list[tuple[int, int, str]] = []
+    for a, b in spans:
+        if edits and a < edits[-1][1]:  # "Kari Nordmann" found whole and as "Kari": keep the first, longest
+            if b > edits[-1][1]:
+                edits[-1] = (edits[-1][0], b, NAME)
+            continue
+        edits.append((a, b, NAME))
+    d.apply("names", edits)
+
+
+def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None) -> Normalised:
+    """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None).
+
+    With ``names`` (the people's names its conversation gives: ``redact.names_in_conversation``; an empty set
+    still finds the names the turn introduces itself), people's names become ``[name]``; None leaves them.
+    """
     d = _Draft(text)
     _entities(d)
     if channel == "email":
@@ -440,13 +462,15 @@ def normalise_turn(text: str, channel: str | None = None) -> Normalised:
     _hashtags(d)
     _part_marker(d)
     _signature_tag(d)
+    if names is not None:
+        _names(d, names)
     _whitespace(d)
     if not d.text and _has_content(text):
         return _fallback(text)
     return d.done()
 
 
-_PLACEHOLDER = re.compile(r"\[link\]|\[email\]|(?<!\w)@user(?!\w)")
+_PLACEHOLDER = re.compile(r"\[link\]|\[email\]|\[name\]|(?<!\w)@user(?!\w)")
 
 
 def language_text(text: str, channel: str | None = None) -> str:

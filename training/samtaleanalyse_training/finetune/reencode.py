@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
 from ..augment_asr import original_id
 from ..data import Example
@@ -131,7 +132,7 @@ def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapp
     """The new model's ``training`` metadata: the source's (corpus, config, seed), its row counts left out so
     that fit's own stay (these heads were fitted on other rows: the Twitter train part, the swapped copies)."""
     return {**{k: v for k, v in src_meta.get("training", {}).items() if k != "counts"},
-            "data_hash": data_hash, "reencoded": dict(reencoded)}
+            "data_hash": data_hash, "reencoded": dict(reencoded), "text_normalisation": NORMALISATION_VERSION}
 
 
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,

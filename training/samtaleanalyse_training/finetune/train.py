@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
 from ..data import Example, load_examples
 
@@ -186,6 +187,7 @@ def export(cfg: FinetuneConfig, examples: Sequence[Example], enc_dir: Path, *, e
     extra = {
         "finetune": {**finetune_meta, "heads": cfg.heads, "max_length": cfg.max_length},
         "training": {"corpus": cfg.corpus, "data_hash": data_hash(examples), "seed": cfg.seed,
+                     "text_normalisation": NORMALISATION_VERSION,
                      "counts": {s: {r: sum(1 for e in examples if e.split == s and e.role == r)
                                     for r in ("customer", "agent")} for s in ("train", "dev", "test")},
                      "config": {k: v for k, v in asdict(cfg).items() if k not in ("corpus", "out")}},
