@@ -62,7 +62,8 @@ def test_binary_metrics(case):
 @pytest.mark.parametrize("case", THRESHOLDS, ids=_ids(THRESHOLDS))
 def test_best_threshold(case):
     grid = None if case["grid"] is None else np.array(case["grid"])
-    assert metrics.best_threshold(np.array(case["y"]), np.array(case["p"]), grid) == pytest.approx(case["expected"])
+    got = metrics.best_threshold(np.array(case["y"]), np.array(case["p"]), grid, stable=case.get("stable", False))
+    assert got == pytest.approx(case["expected"])
 
 
 def test_lengths_must_agree():

@@ -7,7 +7,9 @@ left-out language.
 Heads are fitted on the training split. Behaviour thresholds and the attitude temperature are
 tuned on out-of-fold predictions of a k-fold cross-validation over the training conversations
 (grouped by conversation, so no conversation is on both sides), which keeps dev an honest
-held-out estimate; ``[tuning] thresholds = "dev"`` restores the old tuning on dev. Test is only
+held-out estimate; ``[tuning] thresholds = "dev"`` restores the old tuning on dev. A threshold within
+one example of the best F1 and nearer 0.5 is preferred (``threshold_rule = "stable"``; "best" takes the
+argmax). Test is only
 read by `evaluate` (and by `lolo --split test`). Everything is reproducible from the config's seed.
 """
 from __future__ import annotations
@@ -259,6 +261,10 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
         raise ValueError(f"[tuning] thresholds must be 'cv' or 'dev', not {method!r}")
     k = int(tuning.get("folds", 5))
     grid = threshold_grid(tuning)
+    rule = tuning.get("threshold_rule", "stable")
+    if rule not in ("stable", "best"):
+        raise ValueError(f"[tuning] threshold_rule must be 'stable' or 'best', not {rule!r}")
+    stable = rule == "stable"
     heads: dict[str, LinearHead] = {}
     tasks_meta: dict[str, Any] = {}
     cv_metrics: dict[str, Any] = {}
@@ -293,7 +299,7 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
                                 "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
         else:
             proba = _sigmoid(tune_z) if tune_rows else None
-            thresholds = np.array([best_threshold(tune_y[:, j], proba[:, j], grid) if tune_rows else 0.5  # type: ignore[index]
+            thresholds = np.array([best_threshold(tune_y[:, j], proba[:, j], grid, stable=stable) if tune_rows else 0.5  # type: ignore[index]
                                    for j in range(len(BEHAVIOURS))])
             heads[task] = LinearHead(task, BEHAVIOURS, True, coef_dense, coef_lex, intercept, thresholds,
                                      coef_extra=coef_extra)
@@ -309,7 +315,7 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
         "name": config.name, "version": config.version,
         "encoder": {"name": ENCODER_NAME, "version": getattr(encoder, "version", None), "dim": ENCODER_DIM},
         "tasks": tasks_meta,
-        "tuning": {"thresholds": method, "folds": k if method == "cv" else None,
+        "tuning": {"thresholds": method, "folds": k if method == "cv" else None, "threshold_rule": rule,
                    "grid": [float(grid[0]), float(grid[-1]), float(tuning.get("grid_step", 0.05))],
                    **({"cv": cv_metrics} if cv_metrics else {})},
         "training": {

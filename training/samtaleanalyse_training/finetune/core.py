@@ -178,9 +178,9 @@ def quick_scores(pack: Pack, rows: np.ndarray, att_p: np.ndarray, beh_p: np.ndar
 
 
 def best_thresholds(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per-label threshold maximising F1, by the rule of the shipped recipe (``metrics.best_threshold``)."""
+    """Per-label threshold by the rule of the shipped recipe (``metrics.best_threshold``, ``stable``)."""
     grid = np.arange(0.1, 0.91, 0.05)
-    return np.array([best_threshold(y[:, j], p[:, j], grid) for j in range(y.shape[1])])
+    return np.array([best_threshold(y[:, j], p[:, j], grid, stable=True) for j in range(y.shape[1])])
 
 
 @torch.no_grad()
