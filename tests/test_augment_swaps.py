@@ -74,8 +74,11 @@ def test_examples_add_only_changed_turns_once(convs):
     # the heads read names as [name] (text normalisation 2), so a name swap changes nothing they read
     assert counts["names:local_male"] == 0
     assert not [e for e in rows if "~names:" in e.conversation_id]
-    # "Ok." is unchanged, but its context (the agent's turn, with a register swap) changes: it is added
-    assert ("aug-nb-001~register:to_formal", 2) in {(e.conversation_id, e.turn_index) for e in rows}
+    # "Ok." is unchanged, but its context (the agent's turn, in nynorsk) changes: it is added
+    assert ("aug-nb-001~nb_to_nn", 2) in {(e.conversation_id, e.turn_index) for e in rows}
+    # the agent's polite "Dem" reads as "deg" (text normalisation 3): only its context ("dersom") changed
+    formal = next(e for e in rows if (e.conversation_id, e.turn_index) == ("aug-nb-001~register:to_formal", 1))
+    assert formal.text.endswith("hører jeg fra deg.") and "dersom" in formal.context
     assert not [e for e in rows if original_id(e.conversation_id) in ("aug-da-002", "aug-nb-004", "aug-nb-005")]
 
 

@@ -36,7 +36,7 @@ def test_cases_cover_every_step_in_every_language() -> None:
 @pytest.mark.parametrize("step,line,case", CASES, ids=[f"{s}:{k}" for s, k, _ in CASES])
 def test_case(step: str, line: int, case: dict) -> None:
     # As the pipeline calls it: with the conversation's names (none unless the case gives them).
-    result = normalise_turn(case["input"], case["channel"], frozenset(case.get("names", ())))
+    result = normalise_turn(case["input"], case["channel"], frozenset(case.get("names", ())), case.get("language"))
     assert result.text == case["expected"], case.get("notes")
     assert result.original == case["input"]
     if case["expected"] == " ".join(case["input"].split()):
@@ -180,22 +180,25 @@ def test_a_merge_over_the_length_limit_keeps_the_parts() -> None:
     assert len(conv.turns) == 3
 
 
-def test_names_are_masked_only_for_models_fitted_on_masked_text() -> None:
+def test_each_model_reads_text_as_its_normalisation_version() -> None:
     from samtaleanalyse.classify.artefact import TurnModel
     from samtaleanalyse.classify.features import turn_inputs
     from samtaleanalyse.conversation import Conversation, Turn
 
-    conversation = Conversation("c1", (Turn(0, "agent", "Hei, du snakker med Kari. Hva gjelder det?"),
-                                       Turn(1, "customer", "Hei Kari, regningen min er feil.")))
-    masked = [i.text for i in turn_inputs(conversation)]
-    assert masked == ["Hei, du snakker med [name]. Hva gjelder det?", "Hei [name], regningen min er feil."]
-    read = [i.text for i in turn_inputs(conversation, mask_names=False)]
-    assert read == [t.text for t in conversation.turns]
+    conversation = Conversation("c1", (Turn(0, "agent", "Hei, du snakker med Kari. Hva gjelder det?", language="nb"),
+                                       Turn(1, "customer", "Hei Kari, regningen min er feil.", language="nb"),
+                                       Turn(2, "agent", "Beklager, Kari. Vi sender Dem en ny, og De får den i dag.",
+                                            language="nb")), language="nb")
+    current = [i.text for i in turn_inputs(conversation)]
+    assert current == ["Hei, du snakker med [name]. Hva gjelder det?", "Hei [name], regningen min er feil.",
+                       "Beklager, [name]. Vi sender deg en ny, og du får den i dag."]
+    assert [i.text for i in turn_inputs(conversation, version=2)][2] == "Beklager, [name]. Vi sender Dem en ny, og De får den i dag."
+    assert [i.text for i in turn_inputs(conversation, version=1)] == [t.text for t in conversation.turns]
 
     def model(training: dict[str, object]) -> TurnModel:
         return TurnModel(heads={}, vectorizer=None, metadata={"training": training})  # type: ignore[arg-type]
 
-    assert model({"text_normalisation": "2"}).masks_names
-    assert not model({"text_normalisation": "1"}).masks_names
-    assert not model({}).masks_names  # fitted before the version was recorded
-    assert not model({"text_normalisation": "x"}).masks_names
+    assert model({"text_normalisation": "3"}).text_normalisation == 3
+    assert model({"text_normalisation": "2"}).text_normalisation == 2
+    assert model({}).text_normalisation == 1  # fitted before the version was recorded
+    assert model({"text_normalisation": "x"}).text_normalisation == 1

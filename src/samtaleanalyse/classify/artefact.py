@@ -43,11 +43,12 @@ class TurnModel:
         return f"{self.metadata.get('name', 'model')}@{self.metadata.get('version', '0')}"
 
     @property
-    def masks_names(self) -> bool:
-        """Whether the heads were fitted on text with people's names as ``[name]`` (text normalisation 2 on);
-        a model fitted before reads names as they are written, so that what it reads matches its training."""
+    def text_normalisation(self) -> int:
+        """The version of ``text.normalise`` the heads were fitted on (1 when not recorded): from 2 people's
+        names read as ``[name]``, from 3 polite forms of address as plain ones. A model reads text the way it
+        was trained on, so that an older model keeps its figures."""
         version = str(self.metadata.get("training", {}).get("text_normalisation", "1"))
-        return int(version) >= 2 if version.isdigit() else False
+        return int(version) if version.isdigit() else 1
 
     def uncertainty(self, task: str) -> float:
         return float(self.metadata.get("tasks", {}).get(task, {}).get("uncertain", 0.1 if task == "behaviours" else 0.55))

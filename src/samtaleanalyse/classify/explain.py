@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ..conversation import Conversation, Turn
 from ..errors import ConfigError
-from ..text.normalise import normalise_turn
-from .features import conversation_names
+from ..text.normalise import Normalised
+from .features import turn_reader
 from .predict import TurnPrediction
 
 METHOD = "occlusion"
@@ -78,19 +78,18 @@ class TurnExplanation:
                    if self.normalisation else {})}
 
 
-def word_spans(text: str, max_words: int = MAX_WORDS, channel: str | None = None,
-               normalise: bool = False, names: frozenset[str] | None = None) -> tuple[list[tuple[int, int]], bool]:
+def word_spans(text: str, max_words: int = MAX_WORDS,
+               read: Normalised | None = None) -> tuple[list[tuple[int, int]], bool]:
     """Character spans of the words to occlude, and whether the turn had more than ``max_words``.
 
-    With ``normalise`` the words are those the model reads (``normalise_turn``), as spans of ``text``: a
-    link or a name (``names``: the conversation's) is one unit, and what the model never sees (an e-mail's
+    With ``read`` (``text`` as the model reads it: ``features.turn_reader``) the words are those the model
+    reads, as spans of ``text``: a link or a name is one unit, and what the model never sees (an e-mail's
     quoted history, signature) is not occluded.
     """
-    if not normalise:
+    if read is None:
         spans = [m.span() for m in _TOKEN.finditer(text)]
     else:
-        n = normalise_turn(text, channel, names)
-        spans = list(dict.fromkeys(n.original_span(*m.span()) for m in _TOKEN.finditer(n.text)))
+        spans = list(dict.fromkeys(read.original_span(*m.span()) for m in _TOKEN.finditer(read.text)))
     return spans[:max_words], len(spans) > max_words
 
 
@@ -168,10 +167,11 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
     variants: list[Conversation] = []
     plan: list[tuple[list[tuple[int, int]], bool, int]] = []  # spans, truncated, first variant
     normalising = bool(getattr(classifier, "normalise", False))
-    model = getattr(classifier, "model", None)
-    names = conversation_names(conversation) if normalising and getattr(model, "masks_names", False) else None
+    version = getattr(getattr(classifier, "model", None), "text_normalisation", 1)
+    reader = turn_reader(conversation, version) if normalising else None
+    reads = {turn.index: reader(turn) for turn, _, _ in jobs} if reader is not None else {}
     for turn, _, _ in jobs:
-        spans, truncated = word_spans(turn.text, max_words, conversation.channel, normalise=normalising, names=names)
+        spans, truncated = word_spans(turn.text, max_words, reads.get(turn.index))
         plan.append((spans, truncated, len(variants)))
         pos = position[turn.index]
         for start, end in spans:
@@ -182,7 +182,7 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
     predicted = classifier.predict(variants) if variants else []
     out: list[TurnExplanation] = []
     for (turn, base, labels), (spans, truncated, first) in zip(jobs, plan):
-        read = normalise_turn(turn.text, conversation.channel, names) if normalising else None
+        read = reads.get(turn.index)
         without = [next((p.scores for p in predicted[first + k] if p.turn_index == turn.index), {})
                    for k in range(len(spans))]
         for label in labels:

@@ -71,7 +71,7 @@ class TurnClassifier:
                 labels=labs, uncertain=uncertain, model=model.name)
 
     def predict(self, conversations: Sequence[Conversation]) -> list[list[TurnPrediction]]:
-        inputs = [turn_inputs(c, normalise=self.normalise, mask_names=self.model.masks_names) for c in conversations]
+        inputs = [turn_inputs(c, normalise=self.normalise, version=self.model.text_normalisation) for c in conversations]
         flat = [i for conv in inputs for i in conv]
         # Results are matched to turns by position, never by id: two conversations may share an id.
         per_turn: dict[int, TurnPrediction] = {}

@@ -21,8 +21,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .register import polite_edits
+
 # Bumped when a step changes what the model reads: results scored with another version are not mixed.
-NORMALISATION_VERSION = "2"
+NORMALISATION_VERSION = "3"
 
 LINK = "[link]"
 EMAIL = "[email]"
@@ -31,7 +33,7 @@ NAME = "[name]"
 
 # Step names, as explanations and the report list them.
 STEPS = ("html_entities", "quoted_history", "disclaimer", "signature", "links", "email_addresses",
-         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker", "names")
+         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker", "names", "register")
 
 
 @dataclass(frozen=True)
@@ -444,11 +446,13 @@ def _names(d: _Draft, names: frozenset[str]) -> None:
     d.apply("names", edits)
 
 
-def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None) -> Normalised:
+def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None,
+                   language: str | None = None) -> Normalised:
     """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None).
 
     With ``names`` (the people's names its conversation gives: ``redact.names_in_conversation``; an empty set
     still finds the names the turn introduces itself), people's names become ``[name]``; None leaves them.
+    With ``language`` (the turn's), polite forms of address read as the plain ones (``text.register``).
     """
     d = _Draft(text)
     _entities(d)
@@ -464,6 +468,8 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
     _signature_tag(d)
     if names is not None:
         _names(d, names)
+    if language is not None:
+        d.apply("register", polite_edits(d.text, language))
     _whitespace(d)
     if not d.text and _has_content(text):
         return _fallback(text)
