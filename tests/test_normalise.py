@@ -202,3 +202,14 @@ def test_each_model_reads_text_as_its_normalisation_version() -> None:
     assert model({"text_normalisation": "2"}).text_normalisation == 2
     assert model({}).text_normalisation == 1  # fitted before the version was recorded
     assert model({"text_normalisation": "x"}).text_normalisation == 1
+
+
+def test_customers_plural_address_stays_and_polite_capitals_are_read() -> None:
+    from samtaleanalyse.classify.features import turn_inputs
+    from samtaleanalyse.conversation import Conversation, Turn
+
+    sv = Conversation("sv1", (Turn(0, "customer", "Varför har ni inte svarat?", language="sv"),
+                              Turn(1, "agent", "Ni får ett svar i dag.", language="sv")), language="sv")
+    assert [i.text for i in turn_inputs(sv)] == ["Varför har ni inte svarat?", "Du får ett svar i dag."]
+    da = Conversation("da1", (Turn(0, "customer", "Hvorfor har De ikke svaret?", language="da"),), language="da")
+    assert [i.text for i in turn_inputs(da)] == ["Hvorfor har du ikke svaret?"]

@@ -55,10 +55,10 @@ def turn_reader(conversation: Conversation, version: int = int(NORMALISATION_VER
     names = conversation_names(conversation) if version >= 2 else None
 
     def read(turn: Turn) -> Normalised:
-        # Only the agent's address: a customer's "ni" or "De" speaks to the company, and what it says about
-        # the customer's attitude (reading it as "du" cost 0.012 dev attitude macro-F1) stays.
-        language = (turn.language or conversation.language) if version >= 3 and turn.role == "agent" else None
-        return normalise_turn(turn.text, conversation.channel, names, language)
+        # A customer's plural "ni" or "dykk" addresses the company, and what it says about the customer's
+        # attitude stays (reading it as "du" cost 0.012 dev attitude macro-F1); a polite capital "De" is read.
+        language = (turn.language or conversation.language) if version >= 3 else None
+        return normalise_turn(turn.text, conversation.channel, names, language, plural_address=turn.role == "agent")
     return read
 
 

@@ -447,12 +447,14 @@ def _names(d: _Draft, names: frozenset[str]) -> None:
 
 
 def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None,
-                   language: str | None = None) -> Normalised:
+                   language: str | None = None, plural_address: bool = True) -> Normalised:
     """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None).
 
     With ``names`` (the people's names its conversation gives: ``redact.names_in_conversation``; an empty set
     still finds the names the turn introduces itself), people's names become ``[name]``; None leaves them.
-    With ``language`` (the turn's), polite forms of address read as the plain ones (``text.register``).
+    With ``language`` (the turn's), polite forms of address read as the plain ones (``text.register``); without
+    ``plural_address`` only the capitalised polite forms ("De" inside a sentence), not "ni" or "dykk", which
+    may also address many (a customer's "ni" addresses the company).
     """
     d = _Draft(text)
     _entities(d)
@@ -469,7 +471,7 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
     if names is not None:
         _names(d, names)
     if language is not None:
-        d.apply("register", polite_edits(d.text, language))
+        d.apply("register", polite_edits(d.text, language, capitals_only=not plural_address))
     _whitespace(d)
     if not d.text and _has_content(text):
         return _fallback(text)

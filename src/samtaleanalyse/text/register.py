@@ -11,9 +11,9 @@ model reads only, the forms that are unambiguous:
 - nn: "De" inside a sentence, and "Dykk", "Dykkar" (any case: *you*, *your*, singular polite or plural);
 - sv: "ni", "er", "ert", "era" (any case, any place: *you* plural or polite, never anything else).
 
-Plural "you" becomes singular: for what an agent does to the customer it is the same address. The
-classifiers apply it to agents' turns only (``classify.features.turn_reader``): a customer's "ni" or "De"
-addresses the company, and reading it as "du" cost attitude on dev.
+Plural "you" becomes singular: for what an agent does to the customer it is the same address. In
+customers' turns the classifiers read only the capitalised forms (``classify.features.turn_reader``): a
+customer's "ni" or "dykk" addresses the company, and reading it as "du" cost attitude on dev.
 """
 from __future__ import annotations
 
@@ -54,11 +54,12 @@ def _cased(form: str, text: str, start: int) -> str:
     return form[:1].upper() + form[1:] if text[start].isupper() and _starts_sentence(text, start) else form
 
 
-def polite_edits(text: str, language: str | None) -> list[tuple[int, int, str]]:
-    """``(start, end, plain)`` for each polite form of address in ``text`` (a turn in ``language``)."""
+def polite_edits(text: str, language: str | None, capitals_only: bool = False) -> list[tuple[int, int, str]]:
+    """``(start, end, plain)`` for each polite form of address in ``text`` (a turn in ``language``); with
+    ``capitals_only`` just the capitalised forms inside a sentence, which are never plural."""
     inside = _INSIDE.get(language or "", {})
-    anywhere = _ANYWHERE.get(language or "", {})
-    if not inside and not anywhere and language != "sv":
+    anywhere = {} if capitals_only else _ANYWHERE.get(language or "", {})
+    if not inside and not anywhere and (language != "sv" or capitals_only):
         return []
     edits: list[tuple[int, int, str]] = []
     for m in _WORD.finditer(text):
@@ -68,7 +69,7 @@ def polite_edits(text: str, language: str | None) -> list[tuple[int, int, str]]:
             edits.append((m.start(), m.end(), inside[word]))
         elif lower in anywhere:
             edits.append((m.start(), m.end(), _cased(anywhere[lower], text, m.start())))
-        elif language == "sv" and lower == "er":
+        elif language == "sv" and lower == "er" and not capitals_only:
             nxt = _NEXT_WORD.match(text, m.end())
             possessive = nxt is not None and nxt.group(1).lower() not in _SV_ER_OBJECT_BEFORE
             edits.append((m.start(), m.end(), _cased("din" if possessive else "dig", text, m.start())))
