@@ -25,12 +25,12 @@ import numpy as np
 from samtaleanalyse._version import __version__
 from samtaleanalyse.classify.artefact import TurnModel
 from samtaleanalyse.classify.cues import BLOCKS, CueFeatures, default_spec
-from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
 from samtaleanalyse.classify.features import dense_features
 from samtaleanalyse.classify.heads import LinearHead
 from samtaleanalyse.classify.lexical import CharNgramVectorizer, SparseRows
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
+from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
 from .config import TrainConfig
 from .augment_asr import original_id

@@ -250,7 +250,8 @@ def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config)
 
 
 _LISTED_LOWER = frozenset({"greeting", "thanks", "presentation", "self_presentation"})
-_FILLERS = re.compile(r"(?:(?:eh|ehm|øh|øhm|öh|öhm|äh|uh|uhm|um|ah|hm)[ \t]+)*", re.IGNORECASE)
+_FILLER_WORDS = frozenset({"eh", "ehm", "øh", "øhm", "öh", "öhm", "äh", "uh", "uhm", "um", "ah", "hm"})
+_FILLERS = re.compile(r"(?:(?:" + "|".join(sorted(_FILLER_WORDS, key=len, reverse=True)) + r")[ \t]+)*", re.IGNORECASE)
 
 
 @cache
@@ -283,7 +284,6 @@ def _listed_lower_name(text: str, pos: int, cfg: _Config) -> tuple[int, int] | N
 
 _SPELLED_ADDRESS = frozenset({"dot", "punktum", "prikk", "punkt", "at", "alfakrøll", "krøllalfa", "snabel",
                               "snabela", "grisehale"})
-_FILLER_WORDS = frozenset({"eh", "ehm", "øh", "øhm", "öh", "öhm", "äh", "uh", "uhm", "um", "ah", "hm"})
 
 
 def _addressed(text: str, end: int, cfg: _Config) -> bool:

@@ -59,7 +59,8 @@ def polite_edits(text: str, language: str | None, capitals_only: bool = False) -
     ``capitals_only`` just the capitalised forms inside a sentence, which are never plural."""
     inside = _INSIDE.get(language or "", {})
     anywhere = {} if capitals_only else _ANYWHERE.get(language or "", {})
-    if not inside and not anywhere and (language != "sv" or capitals_only):
+    swedish_er = language == "sv" and not capitals_only
+    if not inside and not anywhere and not swedish_er:
         return []
     edits: list[tuple[int, int, str]] = []
     for m in _WORD.finditer(text):
@@ -69,7 +70,7 @@ def polite_edits(text: str, language: str | None, capitals_only: bool = False) -
             edits.append((m.start(), m.end(), inside[word]))
         elif lower in anywhere:
             edits.append((m.start(), m.end(), _cased(anywhere[lower], text, m.start())))
-        elif language == "sv" and lower == "er" and not capitals_only:
+        elif swedish_er and lower == "er":
             nxt = _NEXT_WORD.match(text, m.end())
             possessive = nxt is not None and nxt.group(1).lower() not in _SV_ER_OBJECT_BEFORE
             edits.append((m.start(), m.end(), _cased("din" if possessive else "dig", text, m.start())))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+
 from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
 from ..augment_asr import original_id

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
 from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
 from ..data import Example, load_examples
