@@ -31,6 +31,19 @@ def test_only_labelled_threads_with_their_part_and_labels():
     assert [r.attitude for r in rows if r.conversation_id == "en-tw-fakeB" and r.role == "customer"] == ["hostile"]
 
 
+def test_test_json_threads_are_heldout_and_never_train():
+    from samtaleanalyse_training.external.ibm_twitter import HELDOUT
+
+    convs = real_text.twitter_conversations([DATA / "labels.pass_a.jsonl", DATA / "ibm_twitter_test.pass_a.jsonl"],
+                                            DATA / "threads.json", DATA / "heldout_threads.json")
+    held = [c for c in convs if c.split == HELDOUT]
+    assert [c.id for c in held] == ["en-tw-fakeH1", "en-tw-fakeH2"]  # fakeH3 has no labels
+    assert all(split_of(t) == "train" for t in load_threads(DATA / "heldout_threads.json")[:2])  # by hash: train
+    assert held[0].turns[0].attitude == "hostile" and held[1].turns[1].behaviours == ("solution",)
+    assert {c.id for c in convs if c.split == "train"} == {"en-tw-fakeD"}
+    assert HELDOUT in real_text.PARTS
+
+
 def test_missing_label_files_are_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         real_text.label_files(tmp_path)

@@ -2,7 +2,8 @@
 
 The labels are in ``data/annotated/external/*.pass_a.jsonl`` (by thread and turn, no text); the texts are built
 at run time from ``../shared/external/ibm_twitter_customer_care/dev.json`` by ``external/ibm_twitter.py``,
-whose ``split_of`` puts each thread in the train, dev or test part. Per part, and per language and channel
+whose ``split_of`` puts each thread in the train, dev or test part. Threads of ``test.json`` (label files
+``ibm_twitter_test.*``) are the ``heldout`` part: labelled for evaluation only, never trained or tuned on. Per part, and per language and channel
 inside it, this reports attitude macro-F1, behaviours macro-F1 (and per label), and findings from predicted
 labels against findings from gold labels (as ``findings_eval`` counts them). Only figures are written out.
 """
@@ -24,7 +25,7 @@ from .external import ibm_twitter
 from .findings_eval import findings_pairs, score_findings
 from .metrics import prf
 
-PARTS = tuple(name for name, _ in ibm_twitter.SPLIT_SHARES)  # train, dev, test
+PARTS = (*(name for name, _ in ibm_twitter.SPLIT_SHARES), ibm_twitter.HELDOUT)  # train, dev, test, heldout
 LABELS_DIR = Path(__file__).resolve().parents[2] / "data" / "annotated" / "external"
 LABELS_GLOB = "*.pass_a.jsonl"
 
@@ -36,17 +37,24 @@ def label_files(folder: str | Path = LABELS_DIR) -> list[Path]:
     return files
 
 
-def twitter_conversations(labels: Sequence[str | Path] | None = None,
-                          source: str | Path | None = None) -> list[LabelledConversation]:
-    """The labelled threads as conversations with their part (``split_of``) as split, texts from ``source``."""
-    by_thread: dict[str, dict[int, dict[str, Any]]] = {}
+def twitter_conversations(labels: Sequence[str | Path] | None = None, source: str | Path | None = None,
+                          heldout_source: str | Path | None = None) -> list[LabelledConversation]:
+    """The labelled threads as conversations with their part as split: dev.json's (texts from ``source``) by
+    ``split_of``, test.json's (label files ``ibm_twitter_test.*``, texts from ``heldout_source``) ``heldout``."""
+    by_source: dict[str, dict[str, dict[int, dict[str, Any]]]] = {kind: {} for kind in ibm_twitter.SOURCE_FILES}
     for path in labels if labels is not None else label_files():
-        by_thread.update(ibm_twitter.read_labels(path))
+        by_source[ibm_twitter.source_of(path)].update(ibm_twitter.read_labels(path))
     convs = []
-    for thread in ibm_twitter.load_threads(source):
-        if thread.session_id in by_thread:
-            record = {**thread.to_corpus(by_thread[thread.session_id]), "split": ibm_twitter.split_of(thread)}
-            convs.append(parse_record(record, file=str(ibm_twitter.SOURCE), line=len(convs) + 1))
+    for kind, by_thread in by_source.items():
+        if not by_thread:
+            continue
+        path = source if kind == "dev" else heldout_source
+        path = Path(path) if path is not None else ibm_twitter.SOURCE / ibm_twitter.SOURCE_FILES[kind]
+        for thread in ibm_twitter.load_threads(path):
+            if thread.session_id in by_thread:
+                split = ibm_twitter.split_of(thread) if kind == "dev" else ibm_twitter.HELDOUT
+                record = {**thread.to_corpus(by_thread[thread.session_id]), "split": split}
+                convs.append(parse_record(record, file=str(path), line=len(convs) + 1))
     return convs
 
 
@@ -170,7 +178,8 @@ def markdown(results: dict[str, Any], model: str, command: str) -> str:
              f"Made by `{command}`.", "",
              "Labels: `data/annotated/external/*.pass_a.jsonl` (pass A); texts built at run time from "
              "`../shared/external/ibm_twitter_customer_care/dev.json` (Apache-2.0); parts by thread "
-             "(`external/ibm_twitter.py: split_of`). Every thread is English chat, so the language/channel "
+             "(`external/ibm_twitter.py: split_of`); the `heldout` part is threads of the same folder's "
+             "`test.json`, labelled for evaluation only (never trained or tuned on). Every thread is English chat, so the language/channel "
              "breakdown has one group. Attitude macro-F1 averages all four attitudes, those absent from a part "
              "included (as `evaluate` counts them); behaviours and findings macro-F1 average the labels present "
              "in the gold labels. Findings: from predicted turn labels against from gold labels, every rule "

@@ -7,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from .external.ibm_twitter import SPLIT_SHARES
+from .external.ibm_twitter import HELDOUT, SPLIT_SHARES
 
-PARTS = tuple(name for name, _ in SPLIT_SHARES)  # train, dev, test
+PARTS = (*(name for name, _ in SPLIT_SHARES), HELDOUT)  # train, dev, test, heldout
 
 
 def register(app: typer.Typer) -> None:
@@ -18,12 +18,15 @@ def register(app: typer.Typer) -> None:
                  "--part test --markdown benchmarks/results/real_text.md")
     def evaluate_real_text_cmd(
             model: Path = typer.Option(..., "--model", help="Model folder."),
-            part: list[str] = typer.Option([], "--part", help="train, dev or test part of the labelled threads "
-                                           "(repeatable; default dev). Look at test once per model."),
+            part: list[str] = typer.Option([], "--part", help="train, dev or test part of the labelled dev.json "
+                                           "threads, or heldout (the labelled test.json threads, never trained on); "
+                                           "repeatable; default dev. Look at test and heldout once per model."),
             labels: list[Path] = typer.Option([], "--labels", help="Label files (default data/annotated/external/"
                                               "*.pass_a.jsonl)."),
             source: Optional[Path] = typer.Option(None, "--source", help="dev.json of ibm_twitter_customer_care "
                                                   "(default ../shared/external/ibm_twitter_customer_care/dev.json)."),
+            heldout_source: Optional[Path] = typer.Option(None, "--heldout-source", help="test.json of the same "
+                                                          "data set (default beside dev.json)."),
             rules: list[Path] = typer.Option([], "--rules", help="Team rules file(s), as for score."),
             markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Also write the tables here."),
             as_json: bool = typer.Option(False, "--json")) -> None:
@@ -38,7 +41,7 @@ def register(app: typer.Typer) -> None:
             if p not in PARTS:
                 raise typer.BadParameter(f"{p!r}: one of {', '.join(PARTS)}", param_hint="--part")
         try:
-            convs = twitter_conversations(labels or None, source)
+            convs = twitter_conversations(labels or None, source, heldout_source)
         except FileNotFoundError as exc:
             typer.echo(f"error: {exc} (the texts are read from ../shared/external; set SAMTALEANALYSE_SHARED or "
                        "--source)", err=True)

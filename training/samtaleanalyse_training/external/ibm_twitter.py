@@ -5,7 +5,8 @@ thread (``dialogHeader.sessionID``) and turn, and this module builds the labelle
 training time. A thread is its ``dialogContent`` tweets in order (``client``/``client1`` are customers,
 ``agent`` the company) followed by the agent's closing reply (``agentURL.url_utterance``).
 
-``dev.json`` may be labelled and trained on; ``test.json`` is for evaluation only.
+``dev.json`` may be labelled and trained on; ``test.json`` is for evaluation only: its labelled threads are
+the ``heldout`` part, which no split function can put in train.
 """
 from __future__ import annotations
 
@@ -30,7 +31,15 @@ def _shared() -> Path:
 SOURCE = _shared() / "external" / "ibm_twitter_customer_care"
 LICENCE = "Apache-2.0"
 CITATION = ("IBM Twitter customer care document prediction data set "
-            "(github.com/IBM/twitter-customer-care-document-prediction), dev.json")
+            "(github.com/IBM/twitter-customer-care-document-prediction), dev.json and test.json")
+# which file of SOURCE a labels file's threads come from, by the labels file's name: ibm_twitter_<source>.<pass>.jsonl
+SOURCE_FILES = {"dev": "dev.json", "test": "test.json"}
+HELDOUT = "heldout"  # the part of every labelled test.json thread: evaluation only
+
+
+def source_of(labels_path: str | Path) -> str:
+    """``"test"`` for ``ibm_twitter_test.*`` label files (threads of test.json), else ``"dev"``."""
+    return "test" if Path(labels_path).name.startswith("ibm_twitter_test.") else "dev"
 
 
 @dataclass(frozen=True)
