@@ -329,6 +329,8 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(normalise(text))
 
 
+_PREFIX_CACHE_SIZE = 200_000
+
 class LexiconMatcher:
     """Counts of every category's terms in a text, as an array in category order.
 
@@ -344,6 +346,7 @@ class LexiconMatcher:
         # single-token prefixes -> [category index]
         self._prefix: dict[str, list[int]] = {}
         self._max_prefix = 0
+        self._prefix_cache: dict[str, tuple[int, ...]] = {}
         for ci, cat in enumerate(self.categories):
             for term in self.lexicon[cat]:
                 prefix = term.endswith("*")
@@ -355,26 +358,55 @@ class LexiconMatcher:
                     self._max_prefix = max(self._max_prefix, len(toks[0]))
                 else:
                     self._exact.setdefault(toks[0], []).append((tuple(toks[1:]), prefix, ci))
+        # The same terms indexed for matching: a word like "jeg" starts hundreds of longer terms, and trying
+        # each of them at every "jeg" was most of the matcher's time; keyed on the first two tokens, only the
+        # terms that can still match are tried. ``order`` is the term's place in _exact, kept so that the
+        # matches of one token come out in the order they always did.
+        self._single: dict[str, list[tuple[int, int]]] = {}
+        self._stems: dict[str, list[tuple[int, str, int]]] = {}
+        self._pairs: dict[tuple[str, str], list[tuple[int, tuple[str, ...], bool, int]]] = {}
+        for first, entries in self._exact.items():
+            for order, (rest, prefix, ci) in enumerate(entries):
+                if not rest:
+                    self._single.setdefault(first, []).append((order, ci))
+                elif len(rest) == 1 and prefix:
+                    self._stems.setdefault(first, []).append((order, rest[0], ci))
+                else:
+                    self._pairs.setdefault((first, rest[0]), []).append((order, rest[1:], prefix, ci))
 
     def _matches(self, toks: Sequence[str]) -> Iterator[tuple[int, int, int]]:
         """(first token, token after the last, category index) of every term found in ``toks``."""
         n = len(toks)
         for i, tok in enumerate(toks):
-            for rest, prefix, ci in self._exact.get(tok, ()):
-                k = len(rest)
-                if i + k >= n and k:
-                    continue
-                if k == 0:
-                    if not prefix:
-                        yield i, i + 1, ci
-                    continue
-                if all(toks[i + 1 + j] == rest[j] for j in range(k - 1)) and (
-                        toks[i + k].startswith(rest[-1]) if prefix else toks[i + k] == rest[-1]):
-                    yield i, i + k + 1, ci
-            if self._prefix:
-                for L in range(1, min(len(tok), self._max_prefix) + 1):
-                    for ci in self._prefix.get(tok[:L], ()):
-                        yield i, i + 1, ci
+            found = [(order, i + 1, ci) for order, ci in self._single.get(tok, ())]
+            if i + 1 < n:
+                second = toks[i + 1]
+                found += [(order, i + 2, ci) for order, stem, ci in self._stems.get(tok, ()) if second.startswith(stem)]
+                for order, rest, prefix, ci in self._pairs.get((tok, second), ()):
+                    k = len(rest)  # tokens after the second
+                    if k == 0:
+                        found.append((order, i + 2, ci))
+                    elif i + 1 + k < n and all(toks[i + 2 + j] == rest[j] for j in range(k - 1)) and (
+                            toks[i + 1 + k].startswith(rest[-1]) if prefix else toks[i + 1 + k] == rest[-1]):
+                        found.append((order, i + 2 + k, ci))
+            if len(found) > 1:
+                found.sort()
+            for _, end, ci in found:
+                yield i, end, ci
+            for ci in self._prefix_hits(tok) if self._prefix else ():
+                yield i, i + 1, ci
+
+    def _prefix_hits(self, tok: str) -> tuple[int, ...]:
+        """Category indices of the one-word prefix terms ``tok`` starts with, shortest prefix first; remembered
+        per word (bounded), since trying every prefix length of every word was a third of the matching."""
+        hits = self._prefix_cache.get(tok)
+        if hits is None:
+            hits = tuple(ci for size in range(1, min(len(tok), self._max_prefix) + 1)
+                         for ci in self._prefix.get(tok[:size], ()))
+            if len(self._prefix_cache) >= _PREFIX_CACHE_SIZE:
+                self._prefix_cache.clear()
+            self._prefix_cache[tok] = hits
+        return hits
 
     def counts(self, text: str) -> np.ndarray:
         out = np.zeros(len(self.categories), dtype=np.float32)
