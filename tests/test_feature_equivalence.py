@@ -1,0 +1,72 @@
+"""The fast feature code against plain reference implementations written here from the definitions: a
+lexicon term matches where its words follow each other (a trailing ``*`` lets the last word be any word
+starting with it); character n-gram features are sublinear tf-idf of word-bounded n-grams, L2-normalised.
+Texts: the corpus's turns and edge cases (terms at the very end of a text, repeated words, empty text)."""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from samtaleanalyse.classify.lexical import CharNgramVectorizer, char_ngrams
+from samtaleanalyse.classify.lexicon import DEFAULT_LEXICON, LexiconMatcher, tokens
+
+ROOT = Path(__file__).resolve().parents[1]
+EDGES = ["", "!!", "jeg", "jeg beklager", "jeg beklager veldig", "det er ikke", "ikke ikke ikke",
+         "tusen takk for hjelpen", "takk takk", "sorry sorry for the trouble", "I am so sorry",
+         "ni har inte", "beklager.", "undskyld for ventetiden"]
+
+
+def _texts(limit: int = 1500) -> list[str]:
+    out = list(EDGES)
+    for path in sorted((ROOT / "data" / "annotated" / "conversations").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out += [t["text"] for t in json.loads(line)["turns"]]
+    return out[:limit]
+
+
+def _reference_matches(lexicon: dict[str, list[str]], toks: list[str]) -> Counter[tuple[int, int, str]]:
+    found: Counter[tuple[int, int, str]] = Counter()
+    for category, terms in lexicon.items():
+        for term in dict.fromkeys(terms):
+            prefix = term.endswith("*")
+            words = tokens(term[:-1] if prefix else term)
+            if not words:
+                continue
+            k = len(words)
+            for i in range(len(toks) - k + 1):
+                head_ok = all(toks[i + j] == words[j] for j in range(k - 1))
+                last = toks[i + k - 1]
+                if head_ok and (last.startswith(words[-1]) if prefix else last == words[-1]):
+                    found[(i, i + k, category)] += 1
+    return found
+
+
+def test_lexicon_matches_equal_the_reference_on_corpus_turns_and_edges():
+    matcher = LexiconMatcher(DEFAULT_LEXICON)
+    for text in _texts(250):  # the reference tries every term at every place: slow, so a sample
+        toks = tokens(text)
+        got = Counter((i, j, matcher.categories[ci]) for i, j, ci in matcher._matches(toks))
+        assert got == _reference_matches(matcher.lexicon, toks), text
+
+
+def test_ngram_features_equal_the_reference():
+    texts = _texts(600)
+    vec = CharNgramVectorizer(min_df=2, max_features=5000).fit(texts)
+    rows = vec.transform(texts)
+    for r, text in enumerate(texts):
+        counts = Counter(vec.vocabulary_[g] for g in char_ngrams(text, vec.n_min, vec.n_max) if g in vec.vocabulary_)
+        idx = sorted(counts)
+        want = np.array([(1.0 + math.log(counts[i])) * vec.idf_[i] for i in idx], dtype=np.float32)
+        if len(want) and np.linalg.norm(want) > 0:
+            want /= np.linalg.norm(want)
+        lo, hi = rows.indptr[r], rows.indptr[r + 1]
+        assert rows.indices[lo:hi].tolist() == idx, text
+        np.testing.assert_allclose(rows.values[lo:hi], want, rtol=1e-6, atol=0, err_msg=text)
+    # a second pass reads the remembered words: the same rows
+    again = vec.transform(texts)
+    assert np.array_equal(again.indices, rows.indices) and np.array_equal(again.values, rows.values)
