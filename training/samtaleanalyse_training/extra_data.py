@@ -10,10 +10,17 @@ Dev figures stay the corpus's dev split: nothing here has split dev or test.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from .config import TrainConfig
 from .data import Example, examples_of, load_examples
+
+
+class WithExtraData(Protocol):
+    """What ``extra_examples`` reads of a config: ``TrainConfig`` and ``FinetuneConfig`` both have it."""
+    corpus: str
+    seed: int
+    limit_conversations: int | None
+    extra_data: dict[str, Any]
 
 KNOWN = ("twitter_train", "asr_calls", "asr_seed")
 
@@ -30,7 +37,7 @@ def check(options: dict[str, Any]) -> None:
         raise ValueError(f"[extra_data]: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}")
 
 
-def extra_examples(config: TrainConfig) -> list[Example]:
+def extra_examples(config: WithExtraData) -> list[Example]:
     """The turn examples ``config.extra_data`` asks for (none by default); every one has split train."""
     options = config.extra_data
     check(options)
@@ -50,6 +57,6 @@ def extra_examples(config: TrainConfig) -> list[Example]:
     return out
 
 
-def training_examples(config: TrainConfig) -> list[Example]:
+def training_examples(config: WithExtraData) -> list[Example]:
     """The corpus's examples (every split) and the extra training examples of ``config``."""
     return load_examples(config.corpus, limit_conversations=config.limit_conversations) + extra_examples(config)

