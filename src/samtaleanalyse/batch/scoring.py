@@ -132,7 +132,10 @@ class Scorer:
     def _add_evidence(self, record: dict[str, Any], analysed: AnalysedConversation) -> None:
         """Highlights for the report: cue words on every labelled turn, the model's attribution on the turns
         findings point at when ``explain`` is on."""
-        spans = self.evidence.for_conversation(analysed.conversation, analysed.predictions)
+        model = getattr(self.classifier, "model", None)
+        version = getattr(model, "text_normalisation", None)
+        spans = (self.evidence.for_conversation(analysed.conversation, analysed.predictions, version)
+                 if version is not None else self.evidence.for_conversation(analysed.conversation, analysed.predictions))
         if self.explain and self.classifier is not None and analysed.coaching is not None:
             turns = sorted({i for f in analysed.coaching.findings for i in f.turns})
             spans.update(occlusion_evidence(self.classifier, analysed.conversation, turns))

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..conversation import Conversation
-from ..text.normalise import normalise_turn
+from ..text.normalise import NORMALISATION_VERSION, Normalised, normalise_turn
 from .explain import Predictor, explain_conversation
+from .features import turn_reader
 from .lexicon import DEFAULT_LEXICON, LexiconMatcher
 from .predict import TurnPrediction
 
@@ -35,13 +36,14 @@ class EvidenceFinder:
         self.matcher = LexiconMatcher(lexicon or DEFAULT_LEXICON)
 
     def cues(self, text: str, labels: Iterable[str], scores: Mapping[str, float],
-             channel: str | None = None) -> list[dict[str, Any]]:
-        """Cue words of ``labels`` in ``text``, found where the model reads them (the normalised text) and
-        given as offsets into ``text`` as it was written."""
+             channel: str | None = None, normalised: Normalised | None = None) -> list[dict[str, Any]]:
+        """Cue words of ``labels`` in ``text``, found where the model reads them (``normalised``, the turn as the
+        model's ``turn_reader`` gives it; by default the text's basic normalisation) and given as offsets into
+        ``text`` as it was written."""
         wanted = set(labels) - {"neutral"}
         out: list[dict[str, Any]] = []
         seen: set[tuple[int, int, str]] = set()
-        normalised = normalise_turn(text, channel)
+        normalised = normalised if normalised is not None else normalise_turn(text, channel)
         for n_start, n_end, category in self.matcher.spans(normalised.text):
             start, end = normalised.original_span(n_start, n_end)
             label = CUE_LABELS.get(category)
@@ -52,13 +54,16 @@ class EvidenceFinder:
         return out
 
     def for_conversation(self, conversation: Conversation, predictions: Sequence[TurnPrediction],
-                         ) -> dict[int, list[dict[str, Any]]]:
+                         version: int = int(NORMALISATION_VERSION)) -> dict[int, list[dict[str, Any]]]:
+        """Cue spans of every labelled turn, read as a model fitted on text normalisation ``version`` reads it
+        (a formal "Deres feil" is "your fault" to it, not "their fault", and is not shown as blame)."""
         by_index = {t.index: t for t in conversation.turns}
+        read = turn_reader(conversation, version)
         out: dict[int, list[dict[str, Any]]] = {}
         for p in predictions:
             turn = by_index.get(p.turn_index)
             if turn is not None and p.labels:
-                found = self.cues(turn.text, p.labels, p.scores, conversation.channel)
+                found = self.cues(turn.text, p.labels, p.scores, conversation.channel, read(turn))
                 if found:
                     out[p.turn_index] = found
         return out
