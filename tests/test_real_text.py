@@ -44,6 +44,21 @@ def test_test_json_threads_are_heldout_and_never_train():
     assert HELDOUT in real_text.PARTS
 
 
+def test_training_never_reads_test_json(tmp_path, monkeypatch):
+    labels = [DATA / "labels.pass_a.jsonl", DATA / "ibm_twitter_test.pass_a.jsonl"]
+    absent = tmp_path / "test.json"  # reading it would fail
+    convs = real_text.twitter_conversations(labels, DATA / "threads.json", absent, heldout=False)
+    assert [c.id for c in convs] == ["en-tw-fakeA", "en-tw-fakeB", "en-tw-fakeD"]
+    with pytest.raises(FileNotFoundError):
+        real_text.twitter_conversations(labels, DATA / "threads.json", absent)
+    # the training side (extra_data, reencode --twitter-train) asks for no held-out threads
+    from samtaleanalyse_training import extra_data
+
+    seen = {}
+    monkeypatch.setattr(real_text, "twitter_conversations", lambda **kw: seen.update(kw) or [])
+    assert extra_data.twitter_conversations() == [] and seen == {"heldout": False}
+
+
 def test_missing_label_files_are_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         real_text.label_files(tmp_path)

@@ -28,7 +28,7 @@ KNOWN = ("twitter_train", "asr_calls", "asr_seed")
 def twitter_conversations():  # type: ignore[no-untyped-def]
     from .real_text import twitter_conversations as build
 
-    return build()
+    return build(heldout=False)  # test.json's threads are evaluation only: training never reads them
 
 
 def check(options: dict[str, Any]) -> None:

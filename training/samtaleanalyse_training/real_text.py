@@ -38,12 +38,16 @@ def label_files(folder: str | Path = LABELS_DIR) -> list[Path]:
 
 
 def twitter_conversations(labels: Sequence[str | Path] | None = None, source: str | Path | None = None,
-                          heldout_source: str | Path | None = None) -> list[LabelledConversation]:
+                          heldout_source: str | Path | None = None, *, heldout: bool = True,
+                          ) -> list[LabelledConversation]:
     """The labelled threads as conversations with their part as split: dev.json's (texts from ``source``) by
-    ``split_of``, test.json's (label files ``ibm_twitter_test.*``, texts from ``heldout_source``) ``heldout``."""
+    ``split_of``, test.json's (label files ``ibm_twitter_test.*``, texts from ``heldout_source``) ``heldout``.
+    With ``heldout=False`` test.json is not even read (training asks for its data that way)."""
     by_source: dict[str, dict[str, dict[int, dict[str, Any]]]] = {kind: {} for kind in ibm_twitter.SOURCE_FILES}
     for path in labels if labels is not None else label_files():
-        by_source[ibm_twitter.source_of(path)].update(ibm_twitter.read_labels(path))
+        kind = ibm_twitter.source_of(path)
+        if heldout or kind != "test":
+            by_source[kind].update(ibm_twitter.read_labels(path))
     convs = []
     for kind, by_thread in by_source.items():
         if not by_thread:

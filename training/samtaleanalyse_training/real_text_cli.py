@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
             if p not in PARTS:
                 raise typer.BadParameter(f"{p!r}: one of {', '.join(PARTS)}", param_hint="--part")
         try:
-            convs = twitter_conversations(labels or None, source, heldout_source)
+            convs = twitter_conversations(labels or None, source, heldout_source, heldout=HELDOUT in parts)
         except FileNotFoundError as exc:
             typer.echo(f"error: {exc} (the texts are read from ../shared/external; set SAMTALEANALYSE_SHARED or "
                        "--source)", err=True)
