@@ -59,6 +59,15 @@ def test_training_never_reads_test_json(tmp_path, monkeypatch):
     assert extra_data.twitter_conversations() == [] and seen == {"heldout": False}
 
 
+def test_agreement_between_the_two_passes():
+    table = real_text.label_agreement(DATA, DATA / "threads.json", DATA / "heldout_threads.json")
+    assert list(table) == ["labels"]  # ibm_twitter_test.pass_a has no second pass here
+    rows = table["labels"]
+    assert rows["threads"]["n"] == 2 and rows["attitude"]["n"] == 3
+    assert rows["attitude"]["agreement"] == pytest.approx(2 / 3)  # fakeB#0: hostile against sceptical
+    assert rows["apology"]["kappa"] == 1.0 and rows["follow_up"]["agreement"] == 1.0
+
+
 def test_missing_label_files_are_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         real_text.label_files(tmp_path)

@@ -62,6 +62,24 @@ def twitter_conversations(labels: Sequence[str | Path] | None = None, source: st
     return convs
 
 
+def label_agreement(labels_dir: str | Path = LABELS_DIR, source: str | Path | None = None,
+                    heldout_source: str | Path | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Cohen's kappa between the two labelling passes of each labels set (``<set>.pass_a.jsonl`` against
+    ``<set>.pass_b.jsonl``), over the threads both labelled: ``{set: corpus.agreement's table}``."""
+    from samtaleanalyse.corpus.agreement import agreement
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for second in sorted(Path(labels_dir).glob("*.pass_b.jsonl")):
+        first = second.with_name(second.name.replace(".pass_b.", ".pass_a."))
+        if not first.is_file():
+            continue
+        b = twitter_conversations([second], source, heldout_source)
+        ids = {c.id for c in b}
+        a = [c for c in twitter_conversations([first], source, heldout_source) if c.id in ids]
+        out[second.name.split(".pass_b.")[0]] = {"threads": {"n": float(len(b))}, **agreement(a, b)}
+    return out
+
+
 def _findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
     """Macro-F1 of findings (as ``evaluate-findings``), micro P/R/F1 over every (conversation, code), and
     P/R/F1 of each code that was found in gold or predicted."""

@@ -60,3 +60,26 @@ def register(app: typer.Typer) -> None:
             beh = entry.get("behaviours", {}).get("per_label", {})
             typer.echo(f"{p} behaviours per label: " + ", ".join(f"{l} {v['f1']:.2f} ({v['support']})"
                                                                  for l, v in beh.items() if v["support"]))
+
+    @app.command("agreement-real-text", epilog="Example:\n\n  samtaleanalyse agreement-real-text")
+    def agreement_real_text_cmd(
+            labels_dir: Optional[Path] = typer.Option(None, "--labels-dir", help="Folder of the label files (default "
+                                                      "data/annotated/external)."),
+            source: Optional[Path] = typer.Option(None, "--source", help="dev.json (default beside the labels' "
+                                                  "source in ../shared/external)."),
+            heldout_source: Optional[Path] = typer.Option(None, "--heldout-source", help="test.json.")) -> None:
+        """Cohen's kappa between the two blind labelling passes of the real Twitter threads, per labels set."""
+        from .real_text import LABELS_DIR, label_agreement
+
+        try:
+            table = label_agreement(labels_dir or LABELS_DIR, source, heldout_source)
+        except FileNotFoundError as exc:
+            typer.echo(f"error: {exc} (the texts are read from ../shared/external; set SAMTALEANALYSE_SHARED or "
+                       "--source / --heldout-source)", err=True)
+            raise typer.Exit(2)
+        for name, rows in table.items():
+            typer.echo(f"\n{name}: {int(rows['threads']['n'])} threads labelled twice\n"
+                       "| label | Cohen's kappa | raw agreement | labels given (both passes) |\n|---|---|---|---|")
+            for label, r in rows.items():
+                if label != "threads" and r["n"]:
+                    typer.echo(f"| {label} | {r['kappa']:.3f} | {r['agreement']:.3f} | {int(r['n'])} |")
