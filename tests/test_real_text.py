@@ -68,6 +68,32 @@ def test_agreement_between_the_two_passes():
     assert rows["apology"]["kappa"] == 1.0 and rows["follow_up"]["agreement"] == 1.0
 
 
+def test_what_the_uncertain_flag_catches():
+    from samtaleanalyse.classify.predict import TurnPrediction
+
+    convs = real_text.twitter_conversations([DATA / "labels.pass_a.jsonl"], DATA / "threads.json")  # fakeA, B, D
+
+    class Stub:
+        """fakeA: all right, turn 1 flagged; fakeB: turn 0 wrong and flagged, turn 1 wrong; fakeD: all right."""
+
+        def predict(self, conversations):
+            out = []
+            for conv, gold in zip(conversations, convs):
+                preds = []
+                for t in gold.turns:
+                    task = "attitude" if t.turn.role == "customer" else "behaviours"
+                    labels = (t.attitude,) if task == "attitude" else tuple(t.behaviours)
+                    if conv.id == "en-tw-fakeB":
+                        labels = ("neutral",) if task == "attitude" else ()
+                    flag = (conv.id, t.turn.index) in {("en-tw-fakeA", 1), ("en-tw-fakeB", 0)}
+                    preds.append(TurnPrediction(t.turn.index, task, {}, labels, flag, "stub"))
+                out.append(preds)
+            return out
+
+    got = real_text.uncertain_review(Stub(), convs)  # type: ignore[arg-type]
+    assert got == {"turns": 8, "review_rate": 2 / 8, "wrong_rate": 2 / 8, "wrong_caught": 1 / 2}
+
+
 def test_missing_label_files_are_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         real_text.label_files(tmp_path)
@@ -89,8 +115,10 @@ def test_tables_from_results():
                       "per_code": {"no_follow_up": {"precision": 0.5, "recall": 0.25, "f1": 0.333, "support": 4}}}}
     results = {"parts": {"dev": {**m, "groups": {"en/chat": m}}}}
     summary = real_text.summary_rows(results)
-    assert "| dev | all | 2 | 0.50 (3) | 0.25 (2) | 0.50 / 0.25 / 0.33 | – |" in summary
-    assert "| dev | en/chat | 2 | 0.50 (3) | 0.25 (2) | 0.50 / 0.25 / 0.33 | – |" in summary
+    assert "| dev | all | 2 | 0.50 (3) | 0.25 (2) | 0.50 / 0.25 / 0.33 | – | – / – / – |" in summary
+    assert "| dev | en/chat | 2 | 0.50 (3) | 0.25 (2) | 0.50 / 0.25 / 0.33 | – | – / – / – |" in summary
+    results["parts"]["dev"]["uncertain"] = {"review_rate": 0.25, "wrong_rate": 0.5, "wrong_caught": 1 / 3}
+    assert "| 25.0 % / 50.0 % / 33.3 % |" in real_text.summary_rows(results)[2]
     assert "| blame | – (0) |" in real_text.label_rows(results, "behaviours")
     assert "| no_follow_up | 0.50 / 0.25 / 0.33 (4) |" in real_text.findings_rows(results)
     assert "## Findings per code" in real_text.markdown(results, "models/x", "samtaleanalyse evaluate-real-text")

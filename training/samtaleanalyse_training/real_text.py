@@ -99,10 +99,29 @@ def _findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]
             "per_code": per_code}
 
 
+def uncertain_review(classifier: TurnClassifier, convs: Sequence[LabelledConversation]) -> dict[str, Any]:
+    """What the ``uncertain`` flag buys on these turns: the share it sends to review, the share of turns whose
+    labels are wrong (not exactly the gold attitude or behaviour set), and the share of those it flags."""
+    n = flagged = wrong = caught = 0
+    for conv, preds in zip(convs, classifier.predict([c.to_conversation() for c in convs])):
+        by = {(p.turn_index, p.task): p for p in preds}
+        for t in conv.turns:
+            task = "attitude" if t.turn.role == "customer" else "behaviours" if t.turn.role == "agent" else None
+            p = by.get((t.turn.index, task))
+            if p is None:
+                continue
+            gold = {t.attitude} if task == "attitude" else set(t.behaviours)
+            miss = set(p.labels) != gold
+            n, flagged, wrong, caught = n + 1, flagged + p.uncertain, wrong + miss, caught + (miss and p.uncertain)
+    return {"turns": n, "review_rate": flagged / n if n else None, "wrong_rate": wrong / n if n else None,
+            "wrong_caught": caught / wrong if wrong else None}
+
+
 def _score(classifier: TurnClassifier, convs: Sequence[LabelledConversation], rows: Sequence[Example],
            pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
     out = {"conversations": len(convs), **score_predictions(classifier.model, rows, classifier.encoder)}
     out["findings"] = _findings(pairs)
+    out["uncertain"] = uncertain_review(classifier, convs)
     return out
 
 
@@ -138,15 +157,21 @@ def _f(v: Any) -> str:
 def summary_rows(results: dict[str, Any]) -> list[str]:
     """One markdown table row per part and per language/channel group."""
     rows = ["| part | group | threads | attitude macro-F1 (turns) | behaviours macro-F1 (turns) | "
-            "findings P / R / F1 (micro) | findings macro-F1 |", "|---|---|---|---|---|---|---|"]
+            "findings P / R / F1 (micro) | findings macro-F1 | uncertain: review / wrong / wrong caught |",
+            "|---|---|---|---|---|---|---|---|"]
     for part, entry in results["parts"].items():
         for group, m in [("all", entry), *entry["groups"].items()]:
             att, beh, fi = m.get("attitude", {}), m.get("behaviours", {}), m["findings"]
-            mi = fi["micro"]
+            mi, unc = fi["micro"], m.get("uncertain") or {}
             rows.append(f"| {part} | {group} | {m['conversations']} | {_f(att.get('macro_f1'))} ({att.get('n', 0)}) | "
                         f"{_f(beh.get('macro_f1'))} ({beh.get('n', 0)}) | {mi['precision']:.2f} / {mi['recall']:.2f} / "
-                        f"{mi['f1']:.2f} | {_f(fi['all_macro_f1'])} |")
+                        f"{mi['f1']:.2f} | {_f(fi['all_macro_f1'])} | {_pct(unc.get('review_rate'))} / "
+                        f"{_pct(unc.get('wrong_rate'))} / {_pct(unc.get('wrong_caught'))} |")
     return rows
+
+
+def _pct(v: Any) -> str:
+    return f"{100 * v:.1f} %" if isinstance(v, (int, float)) else "–"
 
 
 def label_rows(results: dict[str, Any], task: str) -> list[str]:
@@ -205,7 +230,9 @@ def markdown(results: dict[str, Any], model: str, command: str) -> str:
              "breakdown has one group. Attitude macro-F1 averages all four attitudes, those absent from a part "
              "included (as `evaluate` counts them); behaviours and findings macro-F1 average the labels present "
              "in the gold labels. Findings: from predicted turn labels against from gold labels, every rule "
-             "enabled, each rule's `min_confidence` of the shipped rules.toml applied (as `evaluate-findings`).",
+             "enabled, each rule's `min_confidence` of the shipped rules.toml applied (as `evaluate-findings`). "
+             "Uncertain: the share of turns the `uncertain` flag sends to review, the share whose labels are wrong "
+             "(not exactly the gold attitude or behaviour set), and the share of those the flag catches.",
              "", "## Summary", "", *summary_rows(results), "", *_absent_note(results),
              "## Attitude per label (F1, gold turns)", "",
              *label_rows(results, "attitude"), "", "## Behaviours per label (F1, gold turns; – where a label has no gold turn)", "",
