@@ -141,3 +141,21 @@ def test_command_without_the_texts_says_where_they_are_read(tmp_path):
     result = CliRunner().invoke(app, ["evaluate-real-text", "--model", "models/turns-e5-qat",
                                       "--source", str(tmp_path / "absent.json")])
     assert result.exit_code == 2 and "../shared/external" in result.output
+
+
+def test_command_scores_the_heldout_part_from_its_own_source(tmp_path):
+    from typer.testing import CliRunner
+
+    from samtaleanalyse.cli import app
+
+    out = tmp_path / "real_text.md"
+    result = CliRunner().invoke(app, ["evaluate-real-text", "--model", "models/turns-e5-lex", "--part", "heldout",
+                                      "--labels", str(DATA / "labels.pass_a.jsonl"),
+                                      "--labels", str(DATA / "ibm_twitter_test.pass_a.jsonl"),
+                                      "--source", str(DATA / "threads.json"),
+                                      "--heldout-source", str(DATA / "heldout_threads.json"), "--markdown", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("| heldout |")]
+    assert rows and rows[0].startswith("| heldout | all | 2 |")  # fakeH1 and fakeH2; fakeH3 has no labels
+    assert "| heldout | all | 2 |" in out.read_text(encoding="utf-8")
+    assert not any(line.startswith(("| train |", "| test |")) for line in result.output.splitlines())
