@@ -70,3 +70,13 @@ def test_ngram_features_equal_the_reference():
     # a second pass reads the remembered words: the same rows
     again = vec.transform(texts)
     assert np.array_equal(again.indices, rows.indices) and np.array_equal(again.values, rows.values)
+
+
+def test_a_refitted_vectorizer_forgets_the_words_of_its_old_vocabulary():
+    texts = _texts(300)
+    vec = CharNgramVectorizer(min_df=2, max_features=3000).fit(texts[:150])
+    vec.transform(texts)  # fills the word cache with the first vocabulary's indices
+    vec.fit(texts[150:])
+    fresh = CharNgramVectorizer(min_df=2, max_features=3000).fit(texts[150:])
+    a, b = vec.transform(texts), fresh.transform(texts)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.values, b.values)

@@ -132,10 +132,9 @@ class Scorer:
     def _add_evidence(self, record: dict[str, Any], analysed: AnalysedConversation) -> None:
         """Highlights for the report: cue words on every labelled turn, the model's attribution on the turns
         findings point at when ``explain`` is on."""
-        model = getattr(self.classifier, "model", None)
-        version = getattr(model, "text_normalisation", None)
-        spans = (self.evidence.for_conversation(analysed.conversation, analysed.predictions, version)
-                 if version is not None else self.evidence.for_conversation(analysed.conversation, analysed.predictions))
+        # the cue words are looked for in the text as the model read it (its text normalisation)
+        version = getattr(getattr(self.classifier, "model", None), "text_normalisation", int(NORMALISATION_VERSION))
+        spans = self.evidence.for_conversation(analysed.conversation, analysed.predictions, version)
         if self.explain and self.classifier is not None and analysed.coaching is not None:
             turns = sorted({i for f in analysed.coaching.findings for i in f.turns})
             spans.update(occlusion_evidence(self.classifier, analysed.conversation, turns))

@@ -78,6 +78,7 @@ class CharNgramVectorizer:
         self.n_max = n_max
         self.min_df = min_df
         self.max_features = max_features
+        self._word_cache: dict[str, list[int]] = {}  # word -> vocabulary indices of its n-grams (_word_ids)
 
     def fit(self, texts: Iterable[str]) -> "CharNgramVectorizer":
         df: Counter[str] = Counter()
@@ -89,6 +90,7 @@ class CharNgramVectorizer:
         kept.sort(key=lambda g: (-df[g], g))
         kept = sorted(kept[: self.max_features])
         self.vocabulary_ = {g: i for i, g in enumerate(kept)}
+        self._word_cache = {}  # indices of the old vocabulary mean nothing now
         self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[g])) + 1.0 for g in kept], dtype=np.float32)
         return self
 
@@ -106,7 +108,7 @@ class CharNgramVectorizer:
     def _word_ids(self, word: str) -> list[int]:
         """The vocabulary indices of one word's n-grams (``char_ngrams`` of the word), remembered per word:
         turns repeat their words, and looking grams up word by word was a sixth of scoring without the encoder."""
-        cache = self.__dict__.setdefault("_word_cache", {})
+        cache = self._word_cache
         ids = cache.get(word)
         if ids is None:
             vocab, padded = self.vocabulary_, f" {word} "

@@ -331,6 +331,7 @@ def tokens(text: str) -> list[str]:
 
 _PREFIX_CACHE_SIZE = 200_000
 
+
 class LexiconMatcher:
     """Counts of every category's terms in a text, as an array in category order.
 
