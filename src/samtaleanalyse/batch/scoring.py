@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from .._version import __version__
 from ..analysis import AnalysedConversation
 from ..classify.evidence import EvidenceFinder, occlusion_evidence
+from ..classify.features import reading_version
 from ..classify.predict import TurnClassifier, TurnPrediction
 from ..coaching import Coach, from_analysis, load_config
 from ..coaching.render import render_markdown
@@ -133,8 +134,8 @@ class Scorer:
         """Highlights for the report: cue words on every labelled turn, the model's attribution on the turns
         findings point at when ``explain`` is on."""
         # the cue words are looked for in the text as the model read it (its text normalisation)
-        version = getattr(getattr(self.classifier, "model", None), "text_normalisation", int(NORMALISATION_VERSION))
-        spans = self.evidence.for_conversation(analysed.conversation, analysed.predictions, version)
+        spans = self.evidence.for_conversation(analysed.conversation, analysed.predictions,
+                                               reading_version(self.classifier))
         if self.explain and self.classifier is not None and analysed.coaching is not None:
             turns = sorted({i for f in analysed.coaching.findings for i in f.turns})
             spans.update(occlusion_evidence(self.classifier, analysed.conversation, turns))

