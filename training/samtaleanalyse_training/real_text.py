@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from samtaleanalyse.classify.predict import TurnClassifier
+from samtaleanalyse.classify.predict import TurnClassifier, TurnPrediction
 from samtaleanalyse.coaching import ISSUE_CODES, STRENGTH_CODES
 from samtaleanalyse.coaching.config import CoachingConfig, load_config
 from samtaleanalyse.corpus import parse_record
@@ -99,11 +99,15 @@ def _findings(pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]
             "per_code": per_code}
 
 
-def uncertain_review(classifier: TurnClassifier, convs: Sequence[LabelledConversation]) -> dict[str, Any]:
+def uncertain_review(classifier: TurnClassifier, convs: Sequence[LabelledConversation],
+                     predictions: Sequence[Sequence[TurnPrediction]] | None = None) -> dict[str, Any]:
     """What the ``uncertain`` flag buys on these turns: the share it sends to review, the share of turns whose
-    labels are wrong (not exactly the gold attitude or behaviour set), and the share of those it flags."""
+    labels are wrong (not exactly the gold attitude or behaviour set), and the share of those it flags.
+    ``predictions`` (one list per conversation) when the caller already has them."""
+    if predictions is None:
+        predictions = classifier.predict([c.to_conversation() for c in convs])
     n = flagged = wrong = caught = 0
-    for conv, preds in zip(convs, classifier.predict([c.to_conversation() for c in convs])):
+    for conv, preds in zip(convs, predictions):
         by = {(p.turn_index, p.task): p for p in preds}
         for t in conv.turns:
             task = "attitude" if t.turn.role == "customer" else "behaviours" if t.turn.role == "agent" else None
@@ -118,10 +122,11 @@ def uncertain_review(classifier: TurnClassifier, convs: Sequence[LabelledConvers
 
 
 def _score(classifier: TurnClassifier, convs: Sequence[LabelledConversation], rows: Sequence[Example],
-           pairs: Sequence[tuple[str, set[str], set[str]]]) -> dict[str, Any]:
+           pairs: Sequence[tuple[str, set[str], set[str]]],
+           predictions: Sequence[Sequence[TurnPrediction]]) -> dict[str, Any]:
     out = {"conversations": len(convs), **score_predictions(classifier.model, rows, classifier.encoder)}
     out["findings"] = _findings(pairs)
-    out["uncertain"] = uncertain_review(classifier, convs)
+    out["uncertain"] = uncertain_review(classifier, convs, predictions)
     return out
 
 
@@ -137,7 +142,8 @@ def evaluate_real_text(classifier: TurnClassifier, convs: Iterable[LabelledConve
             continue
         rows = examples_of(chosen)
         pairs = findings_pairs(classifier, chosen, config)
-        entry = _score(classifier, chosen, rows, pairs)
+        predictions = classifier.predict([c.to_conversation() for c in chosen])  # once per part, groups slice it
+        entry = _score(classifier, chosen, rows, pairs, predictions)
         groups: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(chosen):
             groups[f"{c.language}/{c.channel}"].append(i)
@@ -145,7 +151,8 @@ def evaluate_real_text(classifier: TurnClassifier, convs: Iterable[LabelledConve
         for key, idx in sorted(groups.items()):
             ids = {chosen[i].id for i in idx}
             entry["groups"][key] = _score(classifier, [chosen[i] for i in idx],
-                                          [r for r in rows if r.conversation_id in ids], [pairs[i] for i in idx])
+                                          [r for r in rows if r.conversation_id in ids], [pairs[i] for i in idx],
+                                          [predictions[i] for i in idx])
         out["parts"][part] = entry
     return out
 
