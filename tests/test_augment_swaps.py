@@ -74,8 +74,8 @@ def test_examples_add_only_changed_turns_once(convs):
     # the heads read names as [name] (text normalisation 2), so a name swap changes nothing they read
     assert counts["names:local_male"] == 0
     assert not [e for e in rows if "~names:" in e.conversation_id]
-    # "Ok." is unchanged, but its context (the agent's turn, in nynorsk) changes: it is added
-    assert ("aug-nb-001~nb_to_nn", 2) in {(e.conversation_id, e.turn_index) for e in rows}
+    # the heads read nynorsk forms as bokmål (text normalisation 4): the nynorsk copy reads as its original
+    assert counts["nb_to_nn"] == 0
     # the agent's polite "Dem" reads as "deg" (text normalisation 3): only its context ("dersom") changed
     formal = next(e for e in rows if (e.conversation_id, e.turn_index) == ("aug-nb-001~register:to_formal", 1))
     assert formal.text.endswith("hører jeg fra deg.") and "dersom" in formal.context
@@ -140,6 +140,11 @@ def test_reencode_records_the_option_in_metadata_and_card(tmp_path):
     assert meta["augment_swaps"] is True and meta["augment_swaps_turns"] == counts
     assert meta["augment_swaps_draw"]["salt"] == AUGMENT_DRAW.salt
     assert "--twitter-train --augment-swaps --version 0.5.0" in meta["command"]
+    assert meta["twitter_labels"] and all(n.endswith(".pass_a.jsonl") and "test" not in n for n in meta["twitter_labels"])
+    chosen = reencoded_meta(src, Path("s"), tmp_path / "m", "onnx-int8", twitter_train=True,
+                            twitter_labels=[Path("data/annotated/external/ibm_twitter_dev.pass_a.jsonl")])
+    assert chosen["twitter_labels"] == ["ibm_twitter_dev.pass_a.jsonl"]
+    assert "--twitter-train --twitter-labels data/annotated/external/ibm_twitter_dev.pass_a.jsonl" in chosen["command"]
     card = "\n".join(refit_section({"training": {"reencoded": json.loads(json.dumps(meta))}}))
     assert "--augment-swaps" in card and f"names:local_male {counts['names:local_male']}" in card
     record = training_record({"training": {"corpus": "c", "counts": {"train": {"customer": 1}}}}, "h", meta)

@@ -21,10 +21,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .nynorsk import nynorsk_edits
 from .register import polite_edits
 
 # Bumped when a step changes what the model reads: results scored with another version are not mixed.
-NORMALISATION_VERSION = "3"
+NORMALISATION_VERSION = "4"
 
 LINK = "[link]"
 EMAIL = "[email]"
@@ -33,7 +34,7 @@ NAME = "[name]"
 
 # Step names, as explanations and the report list them.
 STEPS = ("html_entities", "quoted_history", "disclaimer", "signature", "links", "email_addresses",
-         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker", "names", "register")
+         "reply_handles", "handles", "hashtags", "signature_tag", "part_marker", "names", "register", "nynorsk")
 
 
 @dataclass(frozen=True)
@@ -447,14 +448,15 @@ def _names(d: _Draft, names: frozenset[str]) -> None:
 
 
 def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None,
-                   language: str | None = None, plural_address: bool = True) -> Normalised:
+                   language: str | None = None, plural_address: bool = True, nynorsk: bool = True) -> Normalised:
     """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None).
 
     With ``names`` (the people's names its conversation gives: ``redact.names_in_conversation``; an empty set
     still finds the names the turn introduces itself), people's names become ``[name]``; None leaves them.
     With ``language`` (the turn's), polite forms of address read as the plain ones (``text.register``); without
     ``plural_address`` only the capitalised polite forms ("De" inside a sentence), not "ni" or "dykk", which
-    may also address many (a customer's "ni" addresses the company).
+    may also address many (a customer's "ni" addresses the company). With ``language`` nb or nn and ``nynorsk``,
+    nynorsk word forms read as bokmål (``text.nynorsk``).
     """
     d = _Draft(text)
     _entities(d)
@@ -472,6 +474,8 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
         _names(d, names)
     if language is not None:
         d.apply("register", polite_edits(d.text, language, capitals_only=not plural_address))
+        if nynorsk:
+            d.apply("nynorsk", nynorsk_edits(d.text, language))
     _whitespace(d)
     if not d.text and _has_content(text):
         return _fallback(text)
