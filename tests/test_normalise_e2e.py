@@ -10,6 +10,7 @@ import pytest
 
 from samtaleanalyse.batch import score_paths
 from samtaleanalyse.coaching import Coach
+from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUT = ROOT / "tests" / "data" / "normalise_e2e" / "messy.jsonl"
@@ -122,3 +123,15 @@ def test_explanations_occlude_what_the_model_read_and_point_into_the_original(
     for w in e.words:
         assert e.text[w.start:w.end] == w.text
     assert e.to_dict()["model_text"] == e.model_text
+
+
+def test_results_record_the_normalisation_the_model_reads(scored: tuple[Path, list[str], object]) -> None:
+    """A model fitted on an older normalisation reads turns as then, and its results say so: upgrading the package
+    alone does not make a folder's results look as if they were read another way."""
+    from samtaleanalyse.batch.scoring import describe
+    from samtaleanalyse.classify.features import reading_version
+
+    out, _, classifier = scored
+    settings = json.loads((out / "manifest.json").read_text())["settings"]
+    assert settings["text_normalisation"] == str(reading_version(classifier)) == str(classifier.model.text_normalisation)  # type: ignore[attr-defined]
+    assert describe(None, None)["text_normalisation"] == NORMALISATION_VERSION

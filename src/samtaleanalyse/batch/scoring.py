@@ -166,7 +166,9 @@ def describe(classifier: TurnClassifier | None, coach: Coach | None) -> dict[str
     out: dict[str, Any] = {"samtaleanalyse": __version__}
     # What the model reads of each turn, and which turns ingest merges (split messages): results of another
     # normalisation are not mixed with these (a merge changes content hashes: E320 otherwise).
-    out["text_normalisation"] = (NORMALISATION_VERSION if classifier is None or getattr(classifier, "normalise", False)
+    # The model's own version: a model fitted on an older normalisation reads its turns as then.
+    out["text_normalisation"] = (NORMALISATION_VERSION if classifier is None
+                                 else str(reading_version(classifier)) if getattr(classifier, "normalise", False)
                                  else "off")
     if classifier is not None:
         meta = classifier.model.metadata
