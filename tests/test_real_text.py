@@ -56,7 +56,13 @@ def test_training_never_reads_test_json(tmp_path, monkeypatch):
 
     seen = {}
     monkeypatch.setattr(real_text, "twitter_conversations", lambda **kw: seen.update(kw) or [])
-    assert extra_data.twitter_conversations() == [] and seen == {"heldout": False}
+    assert extra_data.twitter_conversations() == [] and seen["heldout"] is False
+    assert seen["labels"] == extra_data.twitter_label_files() and not [p for p in seen["labels"] if "test" in p.name]
+    # reencode --twitter-labels chooses label sets of dev.json; one of test.json is refused, not skipped
+    assert extra_data.twitter_conversations([DATA / "labels.pass_a.jsonl"]) == []
+    assert seen["labels"] == [DATA / "labels.pass_a.jsonl"]
+    with pytest.raises(ValueError, match="evaluation only"):
+        extra_data.twitter_conversations([DATA / "labels.pass_a.jsonl", DATA / "ibm_twitter_test.pass_a.jsonl"])
 
 
 def test_agreement_between_the_two_passes():

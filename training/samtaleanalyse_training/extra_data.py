@@ -10,7 +10,8 @@ Dev figures stay the corpus's dev split: nothing here has split dev or test.
 """
 from __future__ import annotations
 
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, Sequence
 
 from .data import Example, examples_of, load_examples
 
@@ -25,10 +26,24 @@ class WithExtraData(Protocol):
 KNOWN = ("twitter_train", "asr_calls", "asr_seed")
 
 
-def twitter_conversations():  # type: ignore[no-untyped-def]
+def twitter_label_files() -> list[Path]:
+    """The label sets training may use by default: every one of dev.json (test.json's are evaluation only)."""
+    from .external import ibm_twitter
+    from .real_text import label_files
+
+    return [p for p in label_files() if ibm_twitter.source_of(p) != "test"]
+
+
+def twitter_conversations(labels: Sequence[str | Path] | None = None):  # type: ignore[no-untyped-def]
+    """The labelled dev.json threads of ``labels`` (default: every label set of dev.json) with their parts as
+    splits; a label file of test.json is refused."""
+    from .external import ibm_twitter
     from .real_text import twitter_conversations as build
 
-    return build(heldout=False)  # test.json's threads are evaluation only: training never reads them
+    held = [str(p) for p in labels or () if ibm_twitter.source_of(p) == "test"]
+    if held:
+        raise ValueError(f"{', '.join(held)}: test.json's threads are evaluation only and never training data")
+    return build(labels=labels if labels is not None else twitter_label_files(), heldout=False)  # test.json's threads are evaluation only: training never reads them
 
 
 def check(options: dict[str, Any]) -> None:

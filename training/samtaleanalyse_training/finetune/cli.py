@@ -70,6 +70,9 @@ def register(app: typer.Typer) -> None:
                      twitter_train: bool = typer.Option(False, "--twitter-train", help="Add the train part of the labelled "
                                                         "IBM Twitter threads to the heads' training data (texts from "
                                                         "../shared; never their dev or test part)."),
+                     twitter_labels: Optional[list[Path]] = typer.Option(None, "--twitter-labels", help="With "
+                                                        "--twitter-train, only these label files (default: every "
+                                                        "data/annotated/external/*.pass_a.jsonl of dev.json)."),
                      augment_swaps: bool = typer.Option(False, "--augment-swaps", help="Add counterfactual copies of "
                                                         "the corpus's train conversations (other names and company "
                                                         "names, bokmål -> nynorsk, the other register), same labels, "
@@ -88,7 +91,7 @@ def register(app: typer.Typer) -> None:
         from .reencode import reencode
 
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
-                                  augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
+                                  twitter_labels=twitter_labels, augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

