@@ -304,6 +304,7 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
             heads[task] = LinearHead(task, BEHAVIOURS, True, coef_dense, coef_lex, intercept, thresholds,
                                      coef_extra=coef_extra)
             tasks_meta[task] = {"uncertain": config.behaviours.get("uncertain_margin", 0.1),
+                                "uncertain_scale": config.behaviours.get("uncertain_scale", "logit"),
                                 "C": {l: behaviour_C(t.cfg, l) for l in BEHAVIOURS},
                                 "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
         if method == "cv":

@@ -45,13 +45,18 @@ class TurnModel:
     @property
     def text_normalisation(self) -> int:
         """The version of ``text.normalise`` the heads were fitted on (1 when not recorded): from 2 people's
-        names read as ``[name]``, from 3 polite forms of address as plain ones. A model reads text the way it
+        names read as ``[name]``, from 3 polite forms of address as plain ones, from 4 nynorsk word forms as bokmål. A model reads text the way it
         was trained on, so that an older model keeps its figures."""
         version = str(self.metadata.get("training", {}).get("text_normalisation", "1"))
         return int(version) if version.isdigit() else 1
 
     def uncertainty(self, task: str) -> float:
         return float(self.metadata.get("tasks", {}).get(task, {}).get("uncertain", 0.1 if task == "behaviours" else 0.55))
+
+    def uncertainty_scale(self, task: str) -> str:
+        """How a multi-label head's ``uncertain`` margin is measured: "probability" (within the margin of a
+        threshold; models before 0.7), or "logit" (within the log-odds distance the margin has at 0.5)."""
+        return str(self.metadata.get("tasks", {}).get(task, {}).get("uncertain_scale", "probability"))
 
 
 def save_model(model: TurnModel, folder: str | Path, card: str | None = None) -> Path:

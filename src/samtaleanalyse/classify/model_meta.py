@@ -28,6 +28,8 @@ MULTI_LABEL = {"attitude": False, "behaviours": True}
 # ``uncertain``: attitude, the top probability below which a turn is uncertain; behaviours, the distance
 # to a threshold within which it is.
 UNCERTAIN_RANGE = {"attitude": (0.0, 1.0), "behaviours": (0.0, 0.5)}
+# how a behaviour's distance to its threshold is measured (classify.predict.near_threshold)
+UNCERTAIN_SCALES = ("probability", "logit")
 # Training tunes it over 0.5..3; far outside, scores divided by it overflow or say nothing.
 TEMPERATURE_RANGE = (0.01, 100.0)
 MAX_NGRAM = 16
@@ -165,6 +167,9 @@ def _check_task(task: str, value: Any, where: Where) -> TaskSpec:
     temperature = need_number(spec.get("temperature", 1.0), where.at("temperature"), *TEMPERATURE_RANGE)
     if "uncertain" in spec:
         need_number(spec["uncertain"], where.at("uncertain"), *UNCERTAIN_RANGE[task])
+    if "uncertain_scale" in spec and spec["uncertain_scale"] not in UNCERTAIN_SCALES:
+        raise where.at("uncertain_scale").fail(f"is {shown(spec['uncertain_scale'])}; expected one of "
+                                               f"{', '.join(UNCERTAIN_SCALES)}.", code=E_MODEL_FIELD, hint=HINT_FIELD)
     thresholds = np.full(len(expected), 0.5)
     if MULTI_LABEL[task] or "thresholds" in spec:
         table = need_object(spec.get("thresholds"), where.at("thresholds"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -40,6 +40,23 @@ def task_probabilities(model: TurnModel, encoder: Encoder, flat: Sequence[TurnIn
     return out
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def near_threshold(thresholds: np.ndarray, margin: float, scale: str = "probability"
+                   ) -> Callable[[np.ndarray], bool]:
+    """Whether a turn's behaviour probabilities lie near a threshold: within ``margin`` of it ("probability"), or
+    within the log-odds distance ``margin`` has at 0.5 ("logit"). In probability a threshold tuned to 0.9 with a
+    0.1 margin would flag every turn the head is surest of (0.8 to 1.0); in log-odds its band is 0.86 to 0.93,
+    and at 0.5 the two are the same."""
+    if scale == "logit":
+        centre, width = _logit(np.asarray(thresholds, dtype=float)), float(_logit(np.array(0.5 + margin)))
+        return lambda p: bool(np.any(np.abs(_logit(p) - centre) < width))
+    return lambda p: bool(np.any(np.abs(p - thresholds) < margin))
+
+
 class TurnClassifier:
     """Attitude for customer turns and behaviours for agent turns.
 
@@ -60,9 +77,10 @@ class TurnClassifier:
         head = model.heads[task]
         labels = head.labels_from_proba(proba)
         margin = model.uncertainty(task)
+        near = near_threshold(head.thresholds, margin, model.uncertainty_scale(task)) if head.multi_label else None
         for r, p, labs in zip(rows, proba, labels):
-            if head.multi_label:
-                uncertain = bool(np.any(np.abs(p - head.thresholds) < margin))
+            if near is not None:
+                uncertain = near(p)
             else:
                 uncertain = bool(p.max() < margin)
             per_turn[int(r)] = TurnPrediction(
