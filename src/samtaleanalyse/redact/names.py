@@ -189,8 +189,10 @@ def _followed_by_presentation_end(text: str, end: int, cfg: _Config) -> bool:
     return _GREETING_END.match(text, end) is not None or _followed_by(text, end, cfg.after_presentation)
 
 
-def find_name_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """Spans of the names the text itself introduces."""
+def find_name_spans(text: str, *, mentioned: bool = True) -> tuple[tuple[int, int], ...]:
+    """Spans of the names the text itself introduces; with ``mentioned`` also the listed first names written
+    with a capital inside a sentence, with a capitalised surname after them ("your colleague Jonas", "medarbejder
+    Lone Berg"), which no greeting or presentation introduces."""
     cfg = _config()
     found: list[tuple[int, int]] = []
     for m in cfg.trigger.finditer(text):
@@ -199,7 +201,32 @@ def find_name_spans(text: str) -> tuple[tuple[int, int], ...]:
             if spans:
                 found.extend(spans)
                 break
+    if mentioned:
+        found.extend(_mentioned_names(text, cfg, found))
     return tuple(found)
+
+
+def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Listed first names capitalised inside a sentence. At a sentence's start a capital says nothing, and the
+    list leaves out names that are also words ("Per", "May", "Rose"), so "in May" or "Mark the box" stay."""
+    if not any(ch.isupper() for ch in text):
+        return []
+    listed = _first_names()
+    out: list[tuple[int, int]] = []
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        if (word.casefold() not in listed or not _is_name_word(word, cfg) or _sentence_start(text, m.start(), cfg)
+                or any(a <= m.start() < b for a, b in (*found, *out))):
+            continue
+        end = m.end()
+        after = _SURNAME.match(text, end)
+        if after is not None and _is_name_word(after.group(1), cfg):  # "Berg" after "Jonas" is no mountain
+            end = after.end()
+        out.append((m.start(), end))
+    return out
+
+
+_SURNAME = re.compile(r"[ \t]+([^\W\d_]+(?:['’-][^\W\d_]+)*)")
 
 
 def _names_after(text: str, trigger: re.Match[str], category: str, cfg: _Config) -> list[tuple[int, int]]:
@@ -349,19 +376,19 @@ def _is_label_word(word: str, cfg: _Config) -> bool:
         and word not in cfg.organisation))
 
 
-def names_in_conversation(turns: Sequence[tuple[str, str, str]]) -> frozenset[str]:
+def names_in_conversation(turns: Sequence[tuple[str, str, str]], *, mentioned: bool = True) -> frozenset[str]:
     """The people's names that a conversation's speaker labels and turns give reliably; pass them to
-    ``find_pii(..., names=...)`` to find every later mention."""
+    ``find_pii(..., names=...)`` to find every later mention. ``mentioned``: as ``find_name_spans``."""
     found: set[str] = set()
     for label, role, text in turns:
         found.update(names_from_label(label, role))
-        found.update(text[s:e] for s, e in find_name_spans(text))
+        found.update(text[s:e] for s, e in find_name_spans(text, mentioned=mentioned))
     return frozenset(found)
 
 
-def find_names(text: str, names: Iterable[str] = ()) -> list[Candidate]:
+def find_names(text: str, names: Iterable[str] = (), *, mentioned: bool = True) -> list[Candidate]:
     """The names the text introduces, and every mention of those and of ``names``."""
-    spans = find_name_spans(text)
+    spans = find_name_spans(text, mentioned=mentioned)
     known = frozenset(n for n in (*names, *(text[s:e] for s, e in spans)) if n.strip())
     found = [Candidate(s, e, "name", True) for s, e in spans]
     if known:
