@@ -221,3 +221,16 @@ def test_customers_plural_address_stays_and_polite_capitals_are_read() -> None:
     assert [i.text for i in turn_inputs(sv)] == ["Varför har ni inte svarat?", "Du får ett svar i dag."]
     da = Conversation("da1", (Turn(0, "customer", "Hvorfor har De ikke svaret?", language="da"),), language="da")
     assert [i.text for i in turn_inputs(da)] == ["Hvorfor har du ikke svaret?"]
+
+
+def test_names_mentioned_inside_a_sentence_are_read_from_normalisation_5() -> None:
+    from samtaleanalyse.classify.features import turn_inputs
+    from samtaleanalyse.conversation import Conversation, Turn
+
+    conversation = Conversation("c3", (
+        Turn(0, "customer", "Jeg snakket med kollegaen deres Jonas i går, og han lovet å ringe.", language="nb"),
+        Turn(1, "agent", "Jonas er ikke på jobb i dag, men jeg ser på saken.", language="nb")), language="nb")
+    assert [i.text for i in turn_inputs(conversation)] == [
+        "Jeg snakket med kollegaen deres [name] i går, og han lovet å ringe.",
+        "[name] er ikke på jobb i dag, men jeg ser på saken."]  # a later mention at a sentence's start too
+    assert [i.text for i in turn_inputs(conversation, version=4)] == [t.text for t in conversation.turns]

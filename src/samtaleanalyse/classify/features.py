@@ -43,24 +43,25 @@ class TurnInput:
 HISTORY_TURNS = 20
 
 
-def conversation_names(conversation: Conversation) -> frozenset[str]:
-    """The people's names the conversation gives (speaker labels, presentations, greetings), which the
-    normalised text shows as ``[name]`` wherever they are mentioned."""
-    return names_in_conversation([(t.speaker, t.role, t.text) for t in conversation.turns])
+def conversation_names(conversation: Conversation, mentioned: bool = True) -> frozenset[str]:
+    """The people's names the conversation gives (speaker labels, presentations, greetings, and with
+    ``mentioned`` listed first names capitalised inside a sentence), which the normalised text shows as
+    ``[name]`` wherever they are mentioned."""
+    return names_in_conversation([(t.speaker, t.role, t.text) for t in conversation.turns], mentioned=mentioned)
 
 
 def turn_reader(conversation: Conversation, version: int = int(NORMALISATION_VERSION)) -> Callable[[Turn], Normalised]:
     """The turn's text as a model fitted on normalisation ``version`` reads it (``TurnModel.text_normalisation``):
     from 2 with the conversation's people's names as ``[name]``, from 3 polite address as plain, from 4 nynorsk
-    word forms as bokmål."""
-    names = conversation_names(conversation) if version >= 2 else None
+    word forms as bokmål, from 5 also the names mentioned inside a sentence ("your colleague Jonas")."""
+    names = conversation_names(conversation, mentioned=version >= 5) if version >= 2 else None
 
     def read(turn: Turn) -> Normalised:
         # A customer's plural "ni" or "dykk" addresses the company, and what it says about the customer's
         # attitude stays (reading it as "du" cost 0.012 dev attitude macro-F1); a polite capital "De" is read.
         language = (turn.language or conversation.language) if version >= 3 else None
         return normalise_turn(turn.text, conversation.channel, names, language, plural_address=turn.role == "agent",
-                              nynorsk=version >= 4)
+                              nynorsk=version >= 4, mentioned_names=version >= 5)
     return read
 
 

@@ -25,7 +25,7 @@ from .nynorsk import nynorsk_edits
 from .register import polite_edits
 
 # Bumped when a step changes what the model reads: results scored with another version are not mixed.
-NORMALISATION_VERSION = "4"
+NORMALISATION_VERSION = "5"
 
 LINK = "[link]"
 EMAIL = "[email]"
@@ -430,13 +430,13 @@ def _whitespace(d: _Draft) -> None:
     d.steps = steps  # tidying is not a step worth explaining
 
 
-def _names(d: _Draft, names: frozenset[str]) -> None:
+def _names(d: _Draft, names: frozenset[str], mentioned: bool = True) -> None:
     """People's names as one placeholder: a finding must not depend on whether the customer is called Kari
     or Fatima (issue 13's name swaps), and a name carries nothing about attitude or behaviour."""
     # Imported here: redact reads speaker labels through ingest, and ingest imports this module.
     from ..redact.names import find_names
 
-    spans = sorted((c.start, c.end) for c in find_names(d.text, names))
+    spans = sorted((c.start, c.end) for c in find_names(d.text, names, mentioned=mentioned))
     edits: list[tuple[int, int, str]] = []
     for a, b in spans:
         if edits and a < edits[-1][1]:  # "Kari Nordmann" found whole and as "Kari": keep the first, longest
@@ -448,7 +448,8 @@ def _names(d: _Draft, names: frozenset[str]) -> None:
 
 
 def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None,
-                   language: str | None = None, plural_address: bool = True, nynorsk: bool = True) -> Normalised:
+                   language: str | None = None, plural_address: bool = True, nynorsk: bool = True,
+                   mentioned_names: bool = True) -> Normalised:
     """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None).
 
     With ``names`` (the people's names its conversation gives: ``redact.names_in_conversation``; an empty set
@@ -456,7 +457,8 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
     With ``language`` (the turn's), polite forms of address read as the plain ones (``text.register``); without
     ``plural_address`` only the capitalised polite forms ("De" inside a sentence), not "ni" or "dykk", which
     may also address many (a customer's "ni" addresses the company). With ``language`` nb or nn and ``nynorsk``,
-    nynorsk word forms read as bokmål (``text.nynorsk``).
+    nynorsk word forms read as bokmål (``text.nynorsk``). ``mentioned_names``: also the listed first names a turn
+    writes with a capital inside a sentence ("your colleague Jonas"; ``redact.names.find_name_spans``).
     """
     d = _Draft(text)
     _entities(d)
@@ -471,7 +473,7 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
     _part_marker(d)
     _signature_tag(d)
     if names is not None:
-        _names(d, names)
+        _names(d, names, mentioned_names)
     if language is not None:
         d.apply("register", polite_edits(d.text, language, capitals_only=not plural_address))
         if nynorsk:
