@@ -4,6 +4,7 @@ thanks ("Tack Anna!"), sign-offs ("Mvh Ola Nordmann"), self-introductions ("jeg 
 word is never taken for a name without such evidence, so product and company names stay."""
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from dataclasses import dataclass
@@ -207,23 +208,45 @@ def find_name_spans(text: str, *, mentioned: bool = True) -> tuple[tuple[int, in
 
 
 def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Listed first names capitalised inside a sentence. At a sentence's start a capital says nothing, and the
-    list leaves out names that are also words ("Per", "May", "Rose"), so "in May" or "Mark the box" stay."""
+    """Listed first names capitalised inside a sentence, with up to two capitalised words after them ("Anne Marie
+    Hansen"). At a sentence's, a list item's or a quote's start a capital says nothing, and the list leaves out
+    names that are also words ("Per", "May", "Rose", "Finn"), so "in May" or "• Finn ordrenummeret" stay.
+    Linear in the text: each candidate looks back a few characters only."""
     if not any(ch.isupper() for ch in text):
         return []
     listed = _first_names()
+    taken = sorted(found)
+    starts = [a for a, _ in taken]
     out: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
         word = m.group(0)
-        if (word.casefold() not in listed or not _is_name_word(word, cfg) or _sentence_start(text, m.start(), cfg)
-                or any(a <= m.start() < b for a, b in (*found, *out))):
+        if word.casefold() not in listed or not _is_name_word(word, cfg) or _opens_sentence(text, m.start()):
+            continue
+        if out and m.start() < out[-1][1]:
+            continue
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i >= 0 and m.start() < taken[i][1]:
             continue
         end = m.end()
-        after = _SURNAME.match(text, end)
-        if after is not None and _is_name_word(after.group(1), cfg):  # "Berg" after "Jonas" is no mountain
+        for _ in range(2):  # "Jonas Berg": "Berg" after a first name is no mountain
+            after = _SURNAME.match(text, end)
+            if after is None or not _is_name_word(after.group(1), cfg):
+                break
             end = after.end()
         out.append((m.start(), end))
     return out
+
+
+# What may open a sentence, a list item, a heading or a quote: a capital after these says nothing.
+_OPENERS = frozenset('.!?:;\n\r"«»“”„‘’(\'[{•·→…*#>|/\\-–—')
+
+
+def _opens_sentence(text: str, pos: int) -> bool:
+    i = pos - 1
+    stop = max(-1, pos - 200)  # a run of spaces before a word is not searched to its end
+    while i > stop and text[i] in " \t":
+        i -= 1
+    return i <= stop or text[i] in _OPENERS
 
 
 _SURNAME = re.compile(r"[ \t]+([^\W\d_]+(?:['’-][^\W\d_]+)*)")
