@@ -120,6 +120,8 @@ PATHOLOGICAL = {
     "inner_parts": "(1/2)" + " (2/2)" * 20_000, "handles_before_part": "(1/2) x " + "@a " * 20_000 + "(2/2)",
     "spaced_handles": "@" + " @" * 40_000, "brackets": "[(" * 30_000, "trailing_handles": "x" + " @a" * 40_000,
     "chain_gaps": "@a. " * 30_000 + "x", "marker_handles": "(1/2) " + "@a " * 30_000,
+    "mentioned_names": "x Jonas " * 25_000, "names_in_spaces": "x" + " " * 100_000 + "Jonas Berg",
+    "capitalised": "Jonas " * 30_000, "nynorsk": "ikkje kjedeleg " * 10_000,
 }
 _SCRIPT = """
 import json, sys
@@ -128,6 +130,7 @@ cases = json.loads(sys.stdin.read())
 for name, text in cases.items():
     for channel in ("chat", "email"):
         normalise_turn(text, channel)
+        normalise_turn(text, channel, frozenset(), "nn")  # names, register and nynorsk steps too
 print("ok")
 """
 
@@ -202,7 +205,7 @@ def test_each_model_reads_text_as_its_normalisation_version() -> None:
 
     nynorsk = Conversation("c2", (Turn(0, "agent", "Eg beklagar at du har venta, det var leitt å høyre.", language="nn"),),
                            language="nn")
-    assert [i.text for i in turn_inputs(nynorsk)] == ["Jeg beklager at du har ventet, det var leit å høre."]
+    assert [i.text for i in turn_inputs(nynorsk)] == ["Jeg beklager at du har venta, det var leitt å høyre."]
     assert [i.text for i in turn_inputs(nynorsk, version=3)] == [nynorsk.turns[0].text]
 
     assert model({"text_normalisation": "4"}).text_normalisation == 4

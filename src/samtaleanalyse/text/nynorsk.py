@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Mapping
 
 # Letters only, so "eg." and "ikkje," match and "e-post" or "kva-e" do not.
-_WORD = re.compile(r"(?<![\w-])[^\W\d_]{2,12}(?![\w-])")
+_WORD = re.compile(r"(?<![\w-])[^\W\d_]{2,20}(?![\w-])")
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +55,14 @@ def bokmaal_form(word: str, language: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _not_after() -> Mapping[str, frozenset[str]]:
+    return {k.lower(): frozenset(w.lower() for w in v) for k, v in _data().get("not_after", {}).items()}
+
+
+_PREVIOUS_WORD = re.compile(r"([^\W\d_]+)[ \t]+$")
+
+
 def table(language: str | None) -> Mapping[str, str]:
     """Nynorsk form -> bokmål form for a turn in ``language``: empty outside nb and nn."""
     both, nn_only = _tables()
@@ -75,6 +83,11 @@ def nynorsk_edits(text: str, language: str | None) -> list[tuple[int, int, str]]
     for m in _WORD.finditer(text):
         word = m.group()
         bokmaal = bokmaal_form(word.lower(), language)
+        blocked = _not_after().get(word.lower())
+        if bokmaal is not None and blocked:
+            prev = _PREVIOUS_WORD.search(text, max(0, m.start() - 40), m.start())
+            if prev is not None and prev.group(1).lower() in blocked:
+                bokmaal = None
         if bokmaal is not None:
             edits.append((m.start(), m.end(), _cased(bokmaal, word)))
     return edits
