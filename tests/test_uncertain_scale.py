@@ -45,3 +45,8 @@ def test_the_default_model_flags_in_log_odds() -> None:
     from samtaleanalyse.classify.loading import default_model_path
 
     assert load_model(default_model_path()).uncertainty_scale("behaviours") == "logit"
+
+
+def test_an_unknown_scale_is_refused() -> None:
+    with pytest.raises(ValueError, match="uncertain_scale"):
+        near_threshold(THRESHOLDS, 0.1, "lgit")

@@ -167,9 +167,10 @@ def _check_task(task: str, value: Any, where: Where) -> TaskSpec:
     temperature = need_number(spec.get("temperature", 1.0), where.at("temperature"), *TEMPERATURE_RANGE)
     if "uncertain" in spec:
         need_number(spec["uncertain"], where.at("uncertain"), *UNCERTAIN_RANGE[task])
-    if "uncertain_scale" in spec and spec["uncertain_scale"] not in UNCERTAIN_SCALES:
-        raise where.at("uncertain_scale").fail(f"is {shown(spec['uncertain_scale'])}; expected one of "
-                                               f"{', '.join(UNCERTAIN_SCALES)}.", code=E_MODEL_FIELD, hint=HINT_FIELD)
+    if "uncertain_scale" in spec and (spec["uncertain_scale"] not in UNCERTAIN_SCALES or not MULTI_LABEL[task]):
+        raise where.at("uncertain_scale").fail(
+            f"is {shown(spec['uncertain_scale'])}; expected one of {', '.join(UNCERTAIN_SCALES)}, and only for the "
+            "multi-label behaviours head (attitude's flag is its top probability).", code=E_MODEL_FIELD, hint=HINT_FIELD)
     thresholds = np.full(len(expected), 0.5)
     if MULTI_LABEL[task] or "thresholds" in spec:
         table = need_object(spec.get("thresholds"), where.at("thresholds"))

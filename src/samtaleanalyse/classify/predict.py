@@ -54,6 +54,8 @@ def near_threshold(thresholds: np.ndarray, margin: float, scale: str = "probabil
     if scale == "logit":
         centre, width = _logit(np.asarray(thresholds, dtype=float)), float(_logit(np.array(0.5 + margin)))
         return lambda p: bool(np.any(np.abs(_logit(p) - centre) < width))
+    if scale != "probability":
+        raise ValueError(f"uncertain_scale must be 'probability' or 'logit', not {scale!r}")
     return lambda p: bool(np.any(np.abs(p - thresholds) < margin))
 
 
