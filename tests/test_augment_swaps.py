@@ -152,6 +152,13 @@ def test_reencode_records_the_option_in_metadata_and_card(tmp_path):
     assert len(noised) == len(plain) + len(added) and any("speech-recogniser" in m for m in logged)
     asr = reencoded_meta(src, Path("s"), tmp_path / "m", "onnx-int8", asr_calls=True)
     assert asr["asr_calls"] is True and asr["command"].endswith("--asr-calls")
+    card = "\n".join(refit_section({"training": {"reencoded": {**chosen, "asr_calls": True}}}))
+    assert "`ibm_twitter_dev.pass_a.jsonl`" in card and "speech-recogniser" in card
+    none = reencoded_meta(src, Path("s"), tmp_path / "m", "onnx-int8", twitter_train=True, twitter_labels=[])
+    assert none["twitter_labels"] == []  # an empty choice is recorded as empty, not as every set
+    from samtaleanalyse_training.finetune.reencode import reencode
+    with pytest.raises(ValueError, match="--twitter-train"):
+        reencode("models/turns-e5-qat", "onnx-int8", tmp_path / "x", twitter_labels=[Path("a.pass_a.jsonl")])
     card = "\n".join(refit_section({"training": {"reencoded": json.loads(json.dumps(meta))}}))
     assert "--augment-swaps" in card and f"names:local_male {counts['names:local_male']}" in card
     record = training_record({"training": {"corpus": "c", "counts": {"train": {"customer": 1}}}}, "h", meta)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shlex
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -134,14 +135,16 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                             "encoder": encoder_kind, "twitter_train": twitter_train,
                             "augment_swaps": augment_counts is not None, "asr_calls": asr_calls}
     if twitter_train:
-        meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels or twitter_label_files()))
+        meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels if twitter_labels is not None
+                                                               else twitter_label_files()))
     if augment_counts is not None:
         meta["augment_swaps_turns"] = dict(augment_counts)
         meta["augment_swaps_draw"] = {"salt": AUGMENT_DRAW.salt, "offset": AUGMENT_DRAW.offset,
                                       "stride": AUGMENT_DRAW.stride}
     meta["command"] = (f"samtaleanalyse reencode --model {source} --encoder {encoder_kind} --out {out}"
                        + (" --twitter-train" if twitter_train else "")
-                       + "".join(f" --twitter-labels {p}" for p in (twitter_labels or ()) if twitter_train)
+                       + "".join(f" --twitter-labels {shlex.quote(str(p))}" for p in (twitter_labels or ())
+                                 if twitter_train)
                        + (" --augment-swaps" if augment_counts is not None else "")
                        + (" --asr-calls" if asr_calls else "")
                        + (f" --version {version}" if version else ""))
@@ -170,6 +173,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     from .export import card, refit_heads, write_model
     from .train import _installed
 
+    if twitter_labels is not None and not twitter_train:
+        raise ValueError("--twitter-labels chooses the Twitter threads of --twitter-train; add --twitter-train")
     if encoder_kind not in ENCODER_KINDS:
         raise ValueError(f"--encoder must be one of {', '.join(ENCODER_KINDS)}, not {encoder_kind!r}")
     source, out = Path(source), Path(out)
@@ -188,7 +193,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
                                               twitter_labels=twitter_labels, asr_calls=asr_calls,
-                                              seed=int(cfg.get("seed") or 13), log=log)
+                                              seed=int(cfg["seed"]) if cfg.get("seed") is not None else 13, log=log)
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
@@ -242,7 +247,11 @@ def refit_section(meta: Mapping[str, Any]) -> list[str]:
     lines = [f"Heads refitted by `{r.get('command')}`."]
     extra = []
     if r.get("twitter_train"):
-        extra.append("the train part of the labelled Twitter threads")
+        sets = r.get("twitter_labels")
+        extra.append("the train part of the labelled Twitter threads"
+                     + (f" ({', '.join(f'`{n}`' for n in sets)})" if sets else ""))
+    if r.get("asr_calls"):
+        extra.append("a speech-recogniser-noised call copy of every train chat (`augment_asr.py`), labels kept")
     if r.get("augment_swaps"):
         turns = r.get("augment_swaps_turns", {})
         extra.append(f"{sum(turns.values())} turns of counterfactual copies of the train conversations, labels kept "
