@@ -135,3 +135,24 @@ def test_results_record_the_normalisation_the_model_reads(scored: tuple[Path, li
     settings = json.loads((out / "manifest.json").read_text())["settings"]
     assert settings["text_normalisation"] == str(reading_version(classifier)) == str(classifier.model.text_normalisation)  # type: ignore[attr-defined]
     assert describe(None, None)["text_normalisation"] == NORMALISATION_VERSION
+
+
+def test_a_folder_redacted_by_older_rules_asks_for_force(scored: tuple[Path, list[str], object],
+                                                         tmp_path: Path) -> None:
+    """Redaction now also finds names mentioned inside a sentence: a folder whose texts were redacted by the
+    older rules is refused as one of other settings, and --force rescores it."""
+    import shutil
+
+    from samtaleanalyse.errors import ConfigError
+    from samtaleanalyse.redact import REDACTION_VERSION
+
+    out, _, classifier = scored
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["settings"]["redaction"] == REDACTION_VERSION and manifest["settings"]["redact"] is True
+    old = tmp_path / "old-redaction"
+    shutil.copytree(out, old)
+    del manifest["settings"]["redaction"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError) as err:
+        score_paths([INPUT], old, classifier=classifier, coach=Coach())  # type: ignore[arg-type]
+    assert "redaction" in str(err.value) and "--force" in (err.value.hint or "")

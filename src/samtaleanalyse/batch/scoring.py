@@ -26,6 +26,7 @@ from ..coaching.render import render_markdown
 from ..conversation import Conversation
 from ..errors import E_INTERNAL, InputError
 from ..guidance import load_guidance
+from ..redact import REDACTION_VERSION
 from ..report.conversation import render_conversation_html
 from ..text.language import identify
 from ..text.normalise import NORMALISATION_VERSION
@@ -80,6 +81,8 @@ class Scorer:
     def __post_init__(self) -> None:
         if not self.settings:
             self.settings = {**describe(self.classifier, self.coach), "redact": self.redact, "explain": self.explain}
+            if self.redact:  # stored texts redacted by other rules would show other data
+                self.settings["redaction"] = REDACTION_VERSION
 
     def score(self, chunk: Sequence[tuple[Conversation, str]]) -> list[Scored | InputError]:
         """Score ``(conversation, content_hash)`` pairs, in order; failures as E900 errors in their place."""

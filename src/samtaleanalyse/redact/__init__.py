@@ -8,10 +8,11 @@ collects the names a whole conversation gives, so that later mentions are found 
 untrusted input safely in error records.
 """
 from .api import find_pii, redact_text
+from .version import REDACTION_VERSION
 from .excerpts import excerpt
 from .names import names_in_conversation
 from .placeholder_table import placeholders
 from .spans import KINDS, PiiSpan, Redacted
 
-__all__ = ["KINDS", "PiiSpan", "Redacted", "excerpt", "find_pii", "names_in_conversation", "placeholders",
+__all__ = ["KINDS", "REDACTION_VERSION", "PiiSpan", "Redacted", "excerpt", "find_pii", "names_in_conversation", "placeholders",
            "redact_text"]
