@@ -303,3 +303,18 @@ def test_save_to_model_puts_the_figures_in_the_card(measured, tmp_path):
     card = (model / "README.md").read_text(encoding="utf-8")
     assert "## Robustness and calibration" in card and "![Reliability diagram](../robustness_reliability.svg)" in card
     assert "| names:immigrant_female | 3 | 66.7 % |" in card and "## Fine-tuning" in card
+
+
+def test_the_unlisted_name_group_stays_off_the_first_name_list() -> None:
+    """names:unlisted measures names the package's first-name list does not know: adding one of them to the list
+    would turn the check into a test of the list."""
+    from samtaleanalyse.redact.names import _first_names
+    from samtaleanalyse_training.swaps import NAME_GROUPS, names_table
+
+    assert "unlisted" in NAME_GROUPS
+    table = names_table()
+    for language, groups in table["groups"].items():
+        unlisted = groups["unlisted"]
+        assert len(unlisted) >= 8, language
+        assert not [n for n in unlisted if n.casefold() in _first_names()], language
+        assert not set(unlisted) & set(table["ambiguous"])

@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence
 from samtaleanalyse.corpus.model import LabelledConversation
 
 DATA = Path(__file__).resolve().parent / "robustness_data"
-NAME_GROUPS = ("local_male", "local_female", "immigrant_male", "immigrant_female")
+NAME_GROUPS = ("local_male", "local_female", "immigrant_male", "immigrant_female", "unlisted")
 REGISTER_DIRECTIONS = ("to_informal", "to_formal")
 # Every swap type the report has a row for, in its order.
 SWAP_TYPES = tuple(f"names:{g}" for g in NAME_GROUPS) + ("company", "nb_to_nn") + tuple(
