@@ -52,6 +52,7 @@ class _Config:
     common_word_names: frozenset[str]
     brands: frozenset[str]
     role_words: frozenset[str]
+    colleague_words: frozenset[str]
     possessives: frozenset[str]
     noun_followers: frozenset[str]
     subject_verbs: frozenset[str]
@@ -84,6 +85,7 @@ def _config() -> _Config:
         common_word_names=frozenset(map(_norm, words["common_word_names"])),
         brands=frozenset(map(_norm, words["brands"])),
         role_words=frozenset(_norm(k) for k in DEFAULT_LABELS),
+        colleague_words=frozenset(map(_norm, words["colleague_words"])),
         possessives=frozenset(map(_norm, words["possessives"])),
         noun_followers=frozenset(map(_norm, words["noun_followers"])),
         subject_verbs=frozenset(map(_norm, words["subject_verbs"])),
@@ -208,7 +210,8 @@ def find_name_spans(text: str, *, mentioned: bool = True) -> tuple[tuple[int, in
 
 
 def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Listed first names capitalised inside a sentence, with up to two capitalised words after them ("Anne Marie
+    """Listed first names capitalised inside a sentence, and any capitalised name word right after a role noun for
+    a person ("medarbejder Gorm", "your colleague Percival"), with up to two capitalised words after them ("Anne Marie
     Hansen"). At a sentence's, a list item's or a quote's start a capital says nothing, and the list leaves out
     names that are also words ("Per", "May", "Rose", "Finn"), so "in May" or "• Finn ordrenummeret" stay.
     Linear in the text: each candidate looks back a few characters only."""
@@ -220,7 +223,9 @@ def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) 
     out: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
         word = m.group(0)
-        if word.casefold() not in listed or not _is_name_word(word, cfg) or _opens_sentence(text, m.start()):
+        if not _is_name_word(word, cfg) or _opens_sentence(text, m.start()):
+            continue
+        if word.casefold() not in listed and not _after_colleague(text, m.start(), cfg):
             continue
         if out and m.start() < out[-1][1]:
             continue
@@ -235,6 +240,24 @@ def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) 
             end = after.end()
         out.append((m.start(), end))
     return out
+
+
+_POSSESSIVE_BEFORE = frozenset({"din", "di", "ditt", "deres", "dykkar", "jeres", "er", "your", "my", "our", "min", "mi",
+                                "mitt", "vår", "vores", "vår", "hans", "hennes", "hendes", "hennar", "his", "her"})
+_LAST_WORDS = re.compile(r"([^\W\d_]+)(?:[ \t]+([^\W\d_]+))?[ \t]*,?[ \t]*$")
+
+
+def _after_colleague(text: str, pos: int, cfg: _Config) -> bool:
+    """Whether a role noun for a person ("medarbejder", "colleague") stands right before ``pos``, perhaps with a
+    possessive between ("kollegaen din", "your colleague")."""
+    m = _LAST_WORDS.search(text, max(0, pos - 60), pos)
+    if m is None:
+        return False
+    first, second = m.group(1).casefold(), (m.group(2) or "").casefold()
+    if second:
+        return second in cfg.colleague_words or f"{first} {second}" in cfg.colleague_words or (
+            second in _POSSESSIVE_BEFORE and first in cfg.colleague_words)
+    return first in cfg.colleague_words
 
 
 # What may open a sentence, a list item, a heading or a quote: a capital after these says nothing.
