@@ -303,6 +303,13 @@ def test_save_to_model_puts_the_figures_in_the_card(measured, tmp_path):
     card = (model / "README.md").read_text(encoding="utf-8")
     assert "## Robustness and calibration" in card and "![Reliability diagram](../robustness_reliability.svg)" in card
     assert "| names:immigrant_female | 3 | 66.7 % |" in card and "## Fine-tuning" in card
+    # a section written by hand survives the rewrite, once
+    (model / "README.md").write_text(card + "\n## Notes (added by hand to the generated card)\n\nKept.\n",
+                                     encoding="utf-8")
+    save_to_model(results, model, "../robustness_reliability.svg")
+    save_to_model(results, model, "../robustness_reliability.svg")
+    again = (model / "README.md").read_text(encoding="utf-8")
+    assert again.count("(added by hand") == 1 and again.rstrip().endswith("Kept.") and "## Fine-tuning" in again
 
 
 def test_the_unlisted_name_group_stays_off_the_first_name_list() -> None:

@@ -576,7 +576,22 @@ def save_to_model(results: dict[str, Any], model: Path, diagram_path: str) -> No
         from .finetune.export import card as finetune_card
 
         card = finetune_card(meta, card)
-    (model / "README.md").write_text(card, encoding="utf-8")
+    (model / "README.md").write_text(card + kept_by_hand(model / "README.md"), encoding="utf-8")
+
+
+HAND_MARK = "(added by hand"
+
+
+def kept_by_hand(card_path: Path) -> str:
+    """The card's sections written by hand (from the first heading that says "(added by hand"), which a rewrite
+    of the generated card keeps; empty when there are none."""
+    if not card_path.is_file():
+        return ""
+    lines = card_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("#") and HAND_MARK in line:
+            return "\n" + "".join(lines[i:])
+    return ""
 
 
 def write_report(results: dict[str, Any], svg: str, out_dir: Path, stem: str = "robustness") -> list[Path]:
