@@ -67,7 +67,7 @@ def test_extra_data_adds_only_training_rows(monkeypatch):
     convs = twitter_conversations([fake / "labels.pass_a.jsonl"], fake / "threads.json")
     train_part = [c.id for c in convs if c.split == "train"]
     assert train_part == ["en-tw-fakeD"] and len(convs) == 3
-    monkeypatch.setattr(extra_data, "twitter_conversations", lambda: convs)
+    monkeypatch.setattr(extra_data, "twitter_conversations", lambda labels=None: convs)
     assert extra_data.extra_examples(TrainConfig()) == []
     rows = extra_data.extra_examples(TrainConfig(extra_data={"twitter_train": True}))
     assert {r.conversation_id for r in rows} == set(train_part)  # the dev and test parts never

@@ -52,22 +52,32 @@ def check(options: dict[str, Any]) -> None:
         raise ValueError(f"[extra_data]: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}")
 
 
+def twitter_train_examples(labels: Sequence[str | Path] | None = None) -> list[Example]:
+    """The train part of the labelled Twitter threads (of ``labels``, default every dev.json label set)."""
+    return examples_of([c for c in twitter_conversations(labels) if c.split == "train"])
+
+
+def asr_call_examples(corpus: str | Path, seed: int, limit_conversations: int | None = None) -> list[Example]:
+    """A speech-recogniser-noised call copy of every train chat of ``corpus`` (``augment_asr``), labels kept."""
+    from samtaleanalyse.corpus import load_corpus
+
+    from .augment_asr import asr_augment
+
+    convs = load_corpus(corpus)
+    if limit_conversations:
+        convs = convs[:limit_conversations]
+    return examples_of(asr_augment(convs, seed=seed))
+
+
 def extra_examples(config: WithExtraData) -> list[Example]:
     """The turn examples ``config.extra_data`` asks for (none by default); every one has split train."""
     options = config.extra_data
     check(options)
     out: list[Example] = []
     if options.get("asr_calls"):
-        from samtaleanalyse.corpus import load_corpus
-
-        from .augment_asr import asr_augment
-
-        convs = load_corpus(config.corpus)
-        if config.limit_conversations:
-            convs = convs[:config.limit_conversations]
-        out += examples_of(asr_augment(convs, seed=int(options.get("asr_seed", config.seed))))
+        out += asr_call_examples(config.corpus, int(options.get("asr_seed", config.seed)), config.limit_conversations)
     if options.get("twitter_train"):
-        out += examples_of([c for c in twitter_conversations() if c.split == "train"])
+        out += twitter_train_examples()
     assert all(e.split == "train" for e in out), "extra training data must never reach dev or test"
     return out
 

@@ -90,20 +90,16 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
     examples = load_examples(corpus)
     if twitter_train:
         # Real text beside the corpus (issue 13): only the train part; its dev and test parts stay evaluation.
-        from ..data import examples_of
-        from ..extra_data import twitter_conversations
+        from ..extra_data import twitter_train_examples
 
-        twitter = examples_of([c for c in twitter_conversations(twitter_labels) if c.split == "train"])
+        twitter = twitter_train_examples(twitter_labels)
         assert all(e.split == "train" for e in twitter)
         log(f"adding {len(twitter)} turns of the Twitter threads' train part")
         examples += twitter
     if asr_calls:
-        from samtaleanalyse.corpus import load_corpus
+        from ..extra_data import asr_call_examples
 
-        from ..augment_asr import asr_augment
-        from ..data import examples_of as rows_of
-
-        noised = rows_of(asr_augment(load_corpus(corpus), seed=seed))
+        noised = asr_call_examples(corpus, seed)
         assert all(e.split == "train" for e in noised)
         log(f"adding {len(noised)} turns of speech-recogniser-noised call copies of the train chats")
         examples += noised
