@@ -242,8 +242,8 @@ def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) 
     return out
 
 
-_POSSESSIVE_BEFORE = frozenset({"din", "di", "ditt", "deres", "dykkar", "jeres", "er", "your", "my", "our", "min", "mi",
-                                "mitt", "vår", "vores", "vår", "hans", "hennes", "hendes", "hennar", "his", "her"})
+# Beside names.toml's Nordic possessives: the ones that stand before a noun in English, and third persons.
+_MORE_POSSESSIVES = frozenset({"jeres", "er", "your", "my", "our", "hans", "hennes", "hendes", "hennar", "his", "her"})
 _LAST_WORDS = re.compile(r"([^\W\d_]+)(?:[ \t]+([^\W\d_]+))?[ \t]*,?[ \t]*$")
 
 
@@ -256,7 +256,7 @@ def _after_colleague(text: str, pos: int, cfg: _Config) -> bool:
     first, second = m.group(1).casefold(), (m.group(2) or "").casefold()
     if second:
         return second in cfg.colleague_words or f"{first} {second}" in cfg.colleague_words or (
-            second in _POSSESSIVE_BEFORE and first in cfg.colleague_words)
+            (second in cfg.possessives or second in _MORE_POSSESSIVES) and first in cfg.colleague_words)
     return first in cfg.colleague_words
 
 
