@@ -105,6 +105,20 @@ def test_the_store_keeps_each_result_once_across_runs(batch: tuple[Path, Path], 
     assert {r["id"] for r in november} == {"en-chat-501", "nb-chat-1001", "sv-chat-2040", "pii-1"}
 
 
+def test_db_in_a_folder_not_made_yet_is_made(tmp_path: Path) -> None:
+    """`score --db results/store.duckdb` makes results/ as --out makes its folder; a read-only open still asks
+    for an existing store."""
+    path = tmp_path / "not" / "yet" / "store.duckdb"
+    with ResultsStore(path):
+        pass
+    assert path.is_file()
+    from samtaleanalyse.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no results store"):
+        ResultsStore(tmp_path / "absent" / "store.duckdb", read_only=True)
+    assert not (tmp_path / "absent").exists()
+
+
 def test_report_rebuilds_from_the_store_alone(batch: tuple[Path, Path], tmp_path: Path) -> None:
     _, db = batch
     result = rebuild_reports(db, tmp_path / "rep", Filters(team="Kort"))

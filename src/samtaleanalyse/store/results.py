@@ -50,6 +50,9 @@ class ResultsStore:
         if read_only and not self.path.is_file():
             raise ConfigError(f"there is no results store at {self.path}.",
                               hint="score with --db FILE first; each run adds its results to it.")
+        if not read_only:
+            # as --out makes its folder, --db results/store.duckdb makes "results/"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
