@@ -196,6 +196,13 @@ def find_name_spans(text: str, *, mentioned: bool = True) -> tuple[tuple[int, in
     """Spans of the names the text itself introduces; with ``mentioned`` also the listed first names written
     with a capital inside a sentence, with a capitalised surname after them ("your colleague Jonas", "medarbejder
     Lone Berg"), which no greeting or presentation introduces."""
+    # Scoring reads each turn's names three times (the model's reading, the evidence, the redaction): the
+    # answer depends on the text and the fixed lists only, so it is kept for recent texts.
+    return _name_spans(text, mentioned)
+
+
+@lru_cache(maxsize=8192)
+def _name_spans(text: str, mentioned: bool) -> tuple[tuple[int, int], ...]:
     cfg = _config()
     found: list[tuple[int, int]] = []
     for m in cfg.trigger.finditer(text):
