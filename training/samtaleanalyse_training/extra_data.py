@@ -5,6 +5,8 @@
   evaluation.
 - ``asr_calls = true``: a speech-recogniser-noised call copy of every chat conversation of the train split
   (``augment_asr.py``; marked ``augmented``, seeded by ``asr_seed``, default the config's seed).
+- ``translated = true``: the translated copies of train conversations in ``data/annotated/translated/``
+  (``translated.py``; texts only, labels read from the source conversation, marked ``augmented``).
 
 Dev figures stay the corpus's dev split: nothing here has split dev or test.
 """
@@ -23,7 +25,7 @@ class WithExtraData(Protocol):
     limit_conversations: int | None
     extra_data: dict[str, Any]
 
-KNOWN = ("twitter_train", "asr_calls", "asr_seed")
+KNOWN = ("twitter_train", "asr_calls", "asr_seed", "translated")
 
 
 def twitter_label_files() -> list[Path]:
@@ -69,6 +71,13 @@ def asr_call_examples(corpus: str | Path, seed: int, limit_conversations: int | 
     return examples_of(asr_augment(convs, seed=seed))
 
 
+def translated_examples(corpus: str | Path) -> list[Example]:
+    """The translated copies of train conversations of ``corpus`` (``translated.py``), labels from the sources."""
+    from .translated import load_translated
+
+    return examples_of(load_translated(corpus))
+
+
 def extra_examples(config: WithExtraData) -> list[Example]:
     """The turn examples ``config.extra_data`` asks for (none by default); every one has split train."""
     options = config.extra_data
@@ -78,6 +87,8 @@ def extra_examples(config: WithExtraData) -> list[Example]:
         out += asr_call_examples(config.corpus, int(options.get("asr_seed", config.seed)), config.limit_conversations)
     if options.get("twitter_train"):
         out += twitter_train_examples()
+    if options.get("translated"):
+        out += translated_examples(config.corpus)
     assert all(e.split == "train" for e in out), "extra training data must never reach dev or test"
     return out
 

@@ -76,6 +76,9 @@ def register(app: typer.Typer) -> None:
                      asr_calls: bool = typer.Option(False, "--asr-calls", help="Add a speech-recogniser-noised call "
                                                     "copy of every train chat (no case or punctuation, fillers, false "
                                                     "starts, numbers in words), same labels; never of dev or test."),
+                     translated: bool = typer.Option(False, "--translated", help="Add the translated copies of "
+                                                     "train conversations in data/annotated/translated/ (labels "
+                                                     "read from their sources); never of dev or test."),
                      augment_swaps: bool = typer.Option(False, "--augment-swaps", help="Add counterfactual copies of "
                                                         "the corpus's train conversations (other names and company "
                                                         "names, bokmål -> nynorsk, the other register), same labels, "
@@ -94,7 +97,8 @@ def register(app: typer.Typer) -> None:
         from .reencode import reencode
 
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
-                                  twitter_labels=twitter_labels, asr_calls=asr_calls, augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
+                                  twitter_labels=twitter_labels, asr_calls=asr_calls, translated=translated,
+                                  augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

@@ -1,0 +1,78 @@
+"""Translate-train copies of corpus train conversations (issue 13: the same conversation should get the same
+findings in nb, nn, da, sv and en).
+
+``data/annotated/translated/<language>.jsonl`` holds only texts: one line per translated conversation,
+``{"source_id": "nb-a-025", "to": "sv", "texts": [...]}``, one text per turn of the source conversation. The
+labels are read from the source conversation when the copies are built, so a reviewed label reaches its
+translations too, and a translation can never carry labels of its own. A source must be in the train split: a
+copy of a dev or test conversation would leak what the model is judged on into what it learns from.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from samtaleanalyse.conversation import LANGUAGES, Turn
+from samtaleanalyse.corpus import LabelledConversation, LabelledTurn, load_corpus
+
+TRANSLATED_DIR = Path(__file__).resolve().parents[2] / "data" / "annotated" / "translated"
+
+
+class TranslationError(ValueError):
+    """A line of a translation file that cannot become a labelled conversation (names the file and line)."""
+
+
+def _copy(source: LabelledConversation, target: str, texts: Sequence[str], path: Path, line: int) -> LabelledConversation:
+    where = f"{path}, line {line}"
+    if source.split != "train":
+        raise TranslationError(f"{where}: source {source.id} is in the {source.split} split; only train "
+                               "conversations may be translated for training")
+    if target == source.language:
+        raise TranslationError(f"{where}: {source.id} is already {target}")
+    if len(texts) != len(source.turns):
+        raise TranslationError(f"{where}: {len(texts)} texts for the {len(source.turns)} turns of {source.id}")
+    turns = []
+    for lt, text in zip(source.turns, texts):
+        if not isinstance(text, str):
+            raise TranslationError(f"{where}: turn {lt.turn.index} of {source.id}: text must be a string")
+        if lt.turn.text.strip() and not text.strip():
+            raise TranslationError(f"{where}: turn {lt.turn.index} of {source.id} is empty in the translation")
+        turn = Turn(index=lt.turn.index, role=lt.turn.role, text=text, speaker=lt.turn.speaker)
+        turns.append(LabelledTurn(turn=turn, attitude=lt.attitude, behaviours=lt.behaviours))
+    return LabelledConversation(id=f"{source.id}~{target}", language=target, channel=source.channel,
+                                domain=source.domain, turns=tuple(turns), split="train", augmented=True,
+                                file=str(path), line=line,
+                                extra=(("translated_from", source.id),))
+
+
+def load_translated(corpus: str | Path, folder: str | Path | None = None) -> list[LabelledConversation]:
+    """The translated copies in ``folder`` (default ``data/annotated/translated``), labelled from ``corpus``;
+    a broken line raises ``TranslationError`` naming its file and line."""
+    by_id = {c.id: c for c in load_corpus(corpus)}
+    out: list[LabelledConversation] = []
+    seen: set[tuple[str, str]] = set()
+    for path in sorted(Path(folder or TRANSLATED_DIR).glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}, line {n}"
+                try:
+                    rec = json.loads(line)
+                    source_id, target, texts = rec["source_id"], rec["to"], rec["texts"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise TranslationError(f"{where}: not a {{source_id, to, texts}} record ({exc})") from None
+                if target not in LANGUAGES:
+                    raise TranslationError(f"{where}: 'to' must be one of {', '.join(LANGUAGES)}, not {target!r}")
+                if path.stem in LANGUAGES and path.stem != target:
+                    raise TranslationError(f"{where}: a {target} translation in {path.name}")
+                if source_id not in by_id:
+                    raise TranslationError(f"{where}: no conversation {source_id!r} in {corpus}")
+                if (source_id, target) in seen:
+                    raise TranslationError(f"{where}: {source_id} translated to {target} twice")
+                seen.add((source_id, target))
+                if not isinstance(texts, list):
+                    raise TranslationError(f"{where}: texts must be a list")
+                out.append(_copy(by_id[source_id], target, texts, path, n))
+    return out
