@@ -88,7 +88,7 @@ def test_parquet_tables_are_typed_and_complete(batch: tuple[Path, Path]) -> None
     assert turns.num_rows == sum(len(r["turns"]) for r in ledger)
     assert len(findings) == sum(len(r["findings"]) for r in ledger)
     row = next(c for c in conversations if c["conversation_id"] == "nb-chat-1001")
-    assert row["agent_id"] == "A117" and row["team"] == "Møbler Øst" and row["model"] == "turns-e5-int8@0.7.2"
+    assert row["agent_id"] == "A117" and row["team"] == "Møbler Øst" and row["model"] == "turns-e5-int8@0.8.0"
     assert row["rules_hash"] and row["report"].startswith("feedback/") and isinstance(row["score"], int)
 
 

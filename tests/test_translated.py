@@ -74,6 +74,7 @@ def test_a_good_line_loads(tmp_path, corpus):
     ("wrong file", "a da translation in sv.jsonl"),
     ("empty text", "is empty in the translation"),
     ("twice", "twice"),
+    ("untranslated", "are the source's own text"),
 ])
 def test_a_broken_line_names_file_and_line(tmp_path, corpus, problem, expected):
     train, other = [c for c in corpus.values() if c.split == "train" and c.language == "nb"][:2]
@@ -92,6 +93,7 @@ def test_a_broken_line_names_file_and_line(tmp_path, corpus, problem, expected):
         "wrong file": {**good, "to": "da"},
         "empty text": {**good, "source_id": other.id, "texts": ["  "] + _texts(other)[1:]},
         "twice": good,
+        "untranslated": {**good, "source_id": other.id, "texts": [t.turn.text for t in other.turns]},
     }[problem]
     if problem in ("dev source", "test source", "same language"):
         name = f"{bad['to']}.jsonl"  # type: ignore[index]
@@ -108,3 +110,16 @@ def test_translated_is_an_extra_data_option():
     assert rows and all(r.split == "train" for r in rows)
     assert {r.conversation_id.split("~")[1] for r in rows} <= {"nb", "nn", "da", "sv", "en"}
     assert extra_data.extra_examples(TrainConfig()) == []
+
+
+def test_shipped_sources_are_the_two_documented_draws():
+    from samtaleanalyse_training.translated import draw_sources, worklist
+
+    first = draw_sources(CORPUS, 2026)
+    second = draw_sources(CORPUS, 2027, exclude=[c.id for c in first])
+    drawn = {c.id for c in first + second}
+    assert len(drawn) == 60 and all(c.split == "train" for c in first + second)
+    shipped = {dict(c.extra)["translated_from"] for c in load_translated(CORPUS)}
+    assert shipped == drawn
+    work = worklist(first, "sv")
+    assert len(work) == len(first) - 6 and all(w["from"] != "sv" for w in work)

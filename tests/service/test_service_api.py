@@ -128,7 +128,7 @@ def test_tokens_missing_wrong_and_rotated(client):
 
 def test_health_and_models(client):
     health = client.get("/health").json()
-    assert health == {"status": "ok", "model_loaded": True, "model": "turns-e5-int8@0.7.2", "version": health["version"]}
+    assert health == {"status": "ok", "model_loaded": True, "model": "turns-e5-int8@0.8.0", "version": health["version"]}
     models = ModelsOut.model_validate(client.get("/v1/models", headers=AUTH).json()).models
     assert models[0].labels["attitude"] == ["hostile", "sceptical", "loyal", "neutral"]
     assert set(models[0].test_metrics["behaviours"].per_language) == {"nb", "nn", "da", "sv", "en"}

@@ -32,6 +32,10 @@ def _copy(source: LabelledConversation, target: str, texts: Sequence[str], path:
         raise TranslationError(f"{where}: {source.id} is already {target}")
     if len(texts) != len(source.turns):
         raise TranslationError(f"{where}: {len(texts)} texts for the {len(source.turns)} turns of {source.id}")
+    kept = sum(lt.turn.text.strip() == str(text).strip() for lt, text in zip(source.turns, texts))
+    if kept * 2 > len(texts):
+        # a source already in the target language for the most part: a copy would only count its turns twice
+        raise TranslationError(f"{where}: {kept} of the {len(texts)} turns of {source.id} are the source's own text")
     turns = []
     for lt, text in zip(source.turns, texts):
         if not isinstance(text, str):
@@ -76,3 +80,31 @@ def load_translated(corpus: str | Path, folder: str | Path | None = None) -> lis
                     raise TranslationError(f"{where}: texts must be a list")
                 out.append(_copy(by_id[source_id], target, texts, path, n))
     return out
+
+
+def draw_sources(corpus: str | Path, seed: int, per_channel: dict[str, int] | None = None,
+                 exclude: Sequence[str] = ()) -> list[LabelledConversation]:
+    """Train conversations to translate next: per language, ``per_channel`` of each channel (default 3 chats,
+    2 calls, 1 e-mail), drawn with ``seed`` from those not in ``exclude`` (the sources already translated).
+    The 0.8.0 copies are two draws: seed 2026, then seed 2027 excluding the first draw."""
+    import random
+
+    want = per_channel or {"chat": 3, "call": 2, "email": 1}
+    rng = random.Random(seed)
+    pool = sorted((c for c in load_corpus(corpus) if c.split == "train" and c.id not in set(exclude)),
+                  key=lambda c: c.id)
+    out: list[LabelledConversation] = []
+    for language in LANGUAGES:
+        for channel, n in want.items():
+            out += rng.sample([c for c in pool if c.language == language and c.channel == channel], n)
+    return out
+
+
+def worklist(sources: Sequence[LabelledConversation], target: str) -> list[dict[str, object]]:
+    """What a translator of ``target`` gets: each source's turns with their labels to keep (read only)."""
+    return [{"source_id": c.id, "from": c.language, "to": target, "channel": c.channel, "domain": c.domain,
+             "turns": [{"i": lt.turn.index, "speaker": lt.turn.role,
+                        "labels": lt.attitude if lt.turn.role == "customer" else
+                        list(lt.behaviours) if lt.turn.role == "agent" else None,
+                        "text": lt.turn.text} for lt in c.turns]}
+            for c in sources if c.language != target]
