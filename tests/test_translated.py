@@ -123,3 +123,15 @@ def test_shipped_sources_are_the_two_documented_draws():
     assert shipped == drawn
     work = worklist(first, "sv")
     assert len(work) == len(first) - 6 and all(w["from"] != "sv" for w in work)
+
+
+def test_the_third_draw_loads_only_when_asked_for():
+    from samtaleanalyse_training.translated import draw_sources
+
+    third = load_translated(CORPUS, TRANSLATED_DIR / "draw-2028")
+    default = load_translated(CORPUS)
+    assert third and not {c.id for c in third} & {c.id for c in default}
+    first = draw_sources(CORPUS, 2026)
+    second = draw_sources(CORPUS, 2027, exclude=[c.id for c in first])
+    drawn = {c.id for c in draw_sources(CORPUS, 2028, exclude=[c.id for c in first + second])}
+    assert {dict(c.extra)["translated_from"] for c in third} == drawn
