@@ -30,10 +30,12 @@ from samtaleanalyse.classify.encoder import CACHE_ENV  # noqa: E402
 from samtaleanalyse.classify.loading import load_classifier  # noqa: E402
 from samtaleanalyse.classify.predict import TurnClassifier  # noqa: E402
 from samtaleanalyse.corpus import parse_record  # noqa: E402
+from samtaleanalyse.conversation import LANGUAGES  # noqa: E402
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS  # noqa: E402
+from samtaleanalyse_training.metrics import f1  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "cascade.md"
-LANGS = ("nb", "nn", "da", "sv", "en")
+LANGS = LANGUAGES
 
 
 def labelled(corpus: Path, split: str) -> list[Any]:
@@ -45,10 +47,6 @@ def labelled(corpus: Path, split: str) -> list[Any]:
                 if c.split == split:
                     out.append(c)
     return out
-
-
-def f1(tp: float, fp: float, fn: float) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
 
 
 def quality(convs: Sequence[Any], preds: Sequence[Sequence[Any]]) -> dict[str, Any]:
@@ -69,7 +67,7 @@ def quality(convs: Sequence[Any], preds: Sequence[Sequence[Any]]) -> dict[str, A
             q = np.array([l in pl for _, _, pl in sel], dtype=bool)
             if task == "behaviours" and not g.any():
                 continue
-            scores.append(f1(float((g & q).sum()), float((~g & q).sum()), float((g & ~q).sum())))
+            scores.append(f1(g, q))
         return round(float(np.mean(scores)), 3) if scores else 0.0
 
     return {task: {"all": macro(task, sel), **{l: macro(task, [r for r in sel if r[0] == l])

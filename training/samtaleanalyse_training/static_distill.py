@@ -21,6 +21,8 @@ import numpy as np
 
 from samtaleanalyse.classify.static_embed import STATIC_FILE, WORD_MARK, StaticEmbedding, normalise, write_static
 
+from .metrics import f1
+
 
 def corpus_texts(examples: Sequence[Any], splits: Sequence[str]) -> list[str]:
     return sorted({t for e in examples if e.split in splits for t in (e.text, e.context) if t})
@@ -108,24 +110,16 @@ def dump(obj: Any, path: Path) -> None:
 # --------------------------------------------------------------------------------------------- cascade hand-off
 
 def _macro_f1_attitude(gold: np.ndarray, proba: np.ndarray) -> float:
+    """Unrounded macro-F1 of the most probable attitude over every attitude (the hand-off's tolerance needs more
+    than ``metrics``' three reported digits)."""
     pred = proba.argmax(axis=1)
-    f1s = []
-    for k in range(proba.shape[1]):
-        tp = float(((pred == k) & (gold == k)).sum())
-        fp, fn = float(((pred == k) & (gold != k)).sum()), float(((pred != k) & (gold == k)).sum())
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(f1s))
+    return float(np.mean([f1(gold == k, pred == k) for k in range(proba.shape[1])]))
 
 
 def _macro_f1_behaviours(gold: np.ndarray, pred: np.ndarray) -> float:
-    f1s = []
-    for j in range(gold.shape[1]):
-        if not gold[:, j].any():
-            continue
-        tp = float((pred[:, j] & gold[:, j]).sum())
-        fp, fn = float((pred[:, j] & ~gold[:, j]).sum()), float((~pred[:, j] & gold[:, j]).sum())
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(f1s)) if f1s else 0.0
+    """Unrounded macro-F1 over the behaviours with gold support."""
+    scores = [f1(gold[:, j], pred[:, j]) for j in range(gold.shape[1]) if gold[:, j].any()]
+    return float(np.mean(scores)) if scores else 0.0
 
 
 GRID = np.round(np.arange(0.0, 1.0001, 0.025), 4)
