@@ -4,7 +4,8 @@ A smaller encoder without a GPU: the graph of `classify/e5_onnx_graph.py` built 
 12 layers of the default model's encoder (same patch, same pooling), timed side by side on the benchmark
 batch (`bench_batch.batch`: perturbed test-split conversations, one `encode` per conversation as the pipeline
 calls it), and with `--refit` the heads refitted on each cut encoder with the default model's recipe
-(`reencode`, the same extra data) to give corpus dev macro-F1. Test is not read. Rounds interleave the variants;
+(`reencode`, the same extra data) to give corpus dev macro-F1 (reencode also scores test; only dev is shown
+and nothing is chosen here). Rounds interleave the variants;
 medians. Timings on a shared machine are contended: compare the variants of one run only.
 
     .venv/bin/python benchmarks/layer_truncation.py [--layers 12 8 6] [--conversations 90] [--rounds 3] [--refit]
@@ -58,9 +59,16 @@ def refit_dev(layers: int, cache: Path, out: Path) -> dict[str, Any]:
     """Corpus dev figures of the heads refitted on the cut encoder (the default model's recipe)."""
     from samtaleanalyse_training.finetune.reencode import reencode
 
+    from samtaleanalyse.classify.encoder import CACHE_ENV as EMBED_CACHE_ENV
+    from samtaleanalyse.classify.onnx_encoder import CACHE_DIR_ENV
+
     meta = json.loads((MODEL / "metadata.json").read_text(encoding="utf-8"))
     recipe = meta["training"]["reencoded"]
-    os.environ["SAMTALEANALYSE_CACHE"] = str(cache)  # reencode's encoder finds the cut graph there
+    graphs = sorted(cache.glob("*.onnx"))
+    before = {p.name: p.read_bytes() for p in graphs}
+    saved = {k: os.environ.get(k) for k in (CACHE_DIR_ENV, EMBED_CACHE_ENV)}
+    os.environ[CACHE_DIR_ENV] = str(cache)  # reencode's encoder finds the cut graph there
+    os.environ.pop(EMBED_CACHE_ENV, None)   # and no vector cache of the user's is read or written
     try:
         folder, _ = reencode(SOURCE, "onnx-int8", out, twitter_train=bool(recipe.get("twitter_train")),
                              twitter_labels=[ROOT / "data" / "annotated" / "external" / n
@@ -68,7 +76,14 @@ def refit_dev(layers: int, cache: Path, out: Path) -> dict[str, Any]:
                              translated=bool(recipe.get("translated")), asr_calls=bool(recipe.get("asr_calls")),
                              version=f"0.0.0+layers{layers}", log=lambda m: None)
     finally:
-        os.environ.pop("SAMTALEANALYSE_CACHE", None)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    after = {p.name: p.read_bytes() for p in cache.glob("*.onnx")}
+    if after != before:  # another file name or a rebuilt graph: the refit did not read the cut encoder
+        raise RuntimeError(f"the refit did not use the {layers}-layer graph in {cache}")
     dev = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["metrics"]["dev"]
     return {t: {"macro_f1": m["macro_f1"], "per_language": m.get("per_language", {}),
                 "per_channel": m.get("per_channel", {})} for t, m in dev.items()}

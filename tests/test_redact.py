@@ -245,3 +245,21 @@ def test_benchmark_counts_misses_other_kinds_and_near_misses(tmp_path):
     assert [s.text for _, s in near_misses] == ["Kari"]
     assert by_kind["name"].found_expected == 2 and by_language["da"].precision == 1.0  # in the text and the label
     assert [(m[0].record, m[3], m[4]) for m in misses] == [("b", "national_id", ["phone"])]
+
+
+def test_the_names_cache_holds_only_short_recent_texts():
+    """Names are found once per text while a chunk is scored, but the cache neither grows without end nor keeps
+    long customer texts (a few megabytes at most)."""
+    from samtaleanalyse.redact import names as n
+
+    n._cached_name_spans.cache_clear()
+    short = "Hei, du snakker med Kari Nordmann."
+    assert n.find_name_spans(short) == n.find_name_spans(short) == n._name_spans(short, True)
+    assert n._cached_name_spans.cache_info().hits == 1
+    long_text = short + " x" * n.NAME_CACHE_MAX_CHARS
+    assert n.find_name_spans(long_text) == n._name_spans(long_text, True)
+    assert n._cached_name_spans.cache_info().currsize == 1  # the long text was not kept
+    for i in range(n.NAME_CACHE_TEXTS + 10):
+        n.find_name_spans(f"text {i}")
+    assert n._cached_name_spans.cache_info().currsize == n.NAME_CACHE_TEXTS
+    n._cached_name_spans.cache_clear()

@@ -69,12 +69,15 @@ def test_a_good_line_loads(tmp_path, corpus):
     ("too few texts", "texts for the"),
     ("same language", "already"),
     ("unknown source", "no conversation"),
-    ("bad json", "not a {source_id, to, texts} record"),
+    ("bad json", "not a UTF-8 {source_id, to, texts} record"),
     ("unknown language", "'to' must be one of"),
     ("wrong file", "a da translation in sv.jsonl"),
     ("empty text", "is empty in the translation"),
     ("twice", "twice"),
     ("untranslated", "are the source's own text"),
+    ("list source_id", "source_id must be a string"),
+    ("non-string text", "text must be a string"),
+    ("not utf-8", "not a UTF-8"),
 ])
 def test_a_broken_line_names_file_and_line(tmp_path, corpus, problem, expected):
     train, other = [c for c in corpus.values() if c.split == "train" and c.language == "nb"][:2]
@@ -94,12 +97,17 @@ def test_a_broken_line_names_file_and_line(tmp_path, corpus, problem, expected):
         "empty text": {**good, "source_id": other.id, "texts": ["  "] + _texts(other)[1:]},
         "twice": good,
         "untranslated": {**good, "source_id": other.id, "texts": [t.turn.text for t in other.turns]},
+        "list source_id": {**good, "source_id": [train.id]},
+        "non-string text": {**good, "source_id": other.id, "texts": [t.turn.text for t in other.turns[:-1]] + [7]},
+        "not utf-8": "NOT_UTF8",
     }[problem]
     if problem in ("dev source", "test source", "same language"):
         name = f"{bad['to']}.jsonl"  # type: ignore[index]
     else:
         name = "sv.jsonl"
     path = _write(tmp_path, name, [good, bad] if problem != "same language" else ["", bad])
+    if bad == "NOT_UTF8":
+        path.write_bytes(path.read_bytes().replace(b"NOT_UTF8", b'{"source_id": "\xff\xfe"}'))
     with pytest.raises(TranslationError) as err:
         load_translated(CORPUS, tmp_path)
     assert f"{path}, line 2" in str(err.value) and expected in str(err.value)

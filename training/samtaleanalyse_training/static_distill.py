@@ -21,7 +21,7 @@ import numpy as np
 
 from samtaleanalyse.classify.static_embed import STATIC_FILE, WORD_MARK, StaticEmbedding, normalise, write_static
 
-from .metrics import f1
+from .metrics import _TIE, f1
 
 
 def corpus_texts(examples: Sequence[Any], splits: Sequence[str]) -> list[str]:
@@ -129,7 +129,7 @@ SEND_ALL = 1.01
 def calibrate_attitude(gold: np.ndarray, p1: np.ndarray, p2: np.ndarray, tol: float) -> float:
     """The lowest top-probability margin at which the cascade, and every stricter margin, stays within ``tol`` of
     the second stage's macro-F1 on these rows."""
-    target = _macro_f1_attitude(gold, p2) - tol
+    target = _macro_f1_attitude(gold, p2) - tol - _TIE  # equal fractions of other counts may differ in the last bit
     best = SEND_ALL
     for m in GRID[::-1]:
         keep = p1.max(axis=1) >= m
@@ -146,7 +146,7 @@ def calibrate_behaviours(gold: np.ndarray, p1: np.ndarray, t1: np.ndarray, p2: n
     turn sent on, until the cascade's macro-F1 is within ``tol`` of the second stage's; then lower any margin that
     is not needed. A turn is kept only when every behaviour is past its margin."""
     pred1, pred2 = p1 >= t1, p2 >= t2
-    target = _macro_f1_behaviours(gold, pred2) - tol
+    target = _macro_f1_behaviours(gold, pred2) - tol - _TIE
     dist = np.abs(p1 - t1)
     steps = GRID[GRID <= 0.5]
 
@@ -155,8 +155,8 @@ def calibrate_behaviours(gold: np.ndarray, p1: np.ndarray, t1: np.ndarray, p2: n
         return _macro_f1_behaviours(gold, np.where(keep[:, None], pred1, pred2)), int((~keep).sum())
 
     level = np.zeros(p1.shape[1], dtype=int)
-    f1, sent = score(steps[level])
-    while f1 < target:
+    current, sent = score(steps[level])
+    while current < target:
         best: tuple[float, int] | None = None
         for j in range(len(level)):
             if level[j] + 1 >= len(steps):
@@ -164,13 +164,13 @@ def calibrate_behaviours(gold: np.ndarray, p1: np.ndarray, t1: np.ndarray, p2: n
             trial = level.copy()
             trial[j] += 1
             f, n = score(steps[trial])
-            gain = (f - f1) / max(n - sent, 0.5)
-            if best is None or gain > best[0]:
+            gain = (f - current) / max(n - sent, 0.5)
+            if best is None or gain > best[0] + _TIE:
                 best = (gain, j)
         if best is None:
             return np.full(p1.shape[1], SEND_ALL)
         level[best[1]] += 1
-        f1, sent = score(steps[level])
+        current, sent = score(steps[level])
     for j in range(len(level)):  # undo raises that the others made unnecessary
         while level[j] > 0:
             trial = level.copy()

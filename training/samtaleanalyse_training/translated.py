@@ -32,14 +32,15 @@ def _copy(source: LabelledConversation, target: str, texts: Sequence[str], path:
         raise TranslationError(f"{where}: {source.id} is already {target}")
     if len(texts) != len(source.turns):
         raise TranslationError(f"{where}: {len(texts)} texts for the {len(source.turns)} turns of {source.id}")
-    kept = sum(lt.turn.text.strip() == str(text).strip() for lt, text in zip(source.turns, texts))
+    for lt, text in zip(source.turns, texts):
+        if not isinstance(text, str):
+            raise TranslationError(f"{where}: turn {lt.turn.index} of {source.id}: text must be a string")
+    kept = sum(lt.turn.text.strip() == text.strip() for lt, text in zip(source.turns, texts))
     if kept * 2 > len(texts):
         # a source already in the target language for the most part: a copy would only count its turns twice
         raise TranslationError(f"{where}: {kept} of the {len(texts)} turns of {source.id} are the source's own text")
     turns = []
     for lt, text in zip(source.turns, texts):
-        if not isinstance(text, str):
-            raise TranslationError(f"{where}: turn {lt.turn.index} of {source.id}: text must be a string")
         if lt.turn.text.strip() and not text.strip():
             raise TranslationError(f"{where}: turn {lt.turn.index} of {source.id} is empty in the translation")
         turn = Turn(index=lt.turn.index, role=lt.turn.role, text=text, speaker=lt.turn.speaker)
@@ -57,16 +58,19 @@ def load_translated(corpus: str | Path, folder: str | Path | None = None) -> lis
     out: list[LabelledConversation] = []
     seen: set[tuple[str, str]] = set()
     for path in sorted(Path(folder or TRANSLATED_DIR).glob("*.jsonl")):
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
+        with path.open("rb") as fh:
+            for n, raw in enumerate(fh, 1):
                 where = f"{path}, line {n}"
                 try:
+                    line = raw.decode("utf-8")
+                    if not line.strip():
+                        continue
                     rec = json.loads(line)
                     source_id, target, texts = rec["source_id"], rec["to"], rec["texts"]
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise TranslationError(f"{where}: not a {{source_id, to, texts}} record ({exc})") from None
+                except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise TranslationError(f"{where}: not a UTF-8 {{source_id, to, texts}} record ({exc})") from None
+                if not isinstance(source_id, str):
+                    raise TranslationError(f"{where}: source_id must be a string")
                 if target not in LANGUAGES:
                     raise TranslationError(f"{where}: 'to' must be one of {', '.join(LANGUAGES)}, not {target!r}")
                 if path.stem in LANGUAGES and path.stem != target:

@@ -196,12 +196,18 @@ def find_name_spans(text: str, *, mentioned: bool = True) -> tuple[tuple[int, in
     """Spans of the names the text itself introduces; with ``mentioned`` also the listed first names written
     with a capital inside a sentence, with a capitalised surname after them ("your colleague Jonas", "medarbejder
     Lone Berg"), which no greeting or presentation introduces."""
-    # Scoring reads each turn's names three times (the model's reading, the evidence, the redaction): the
-    # answer depends on the text and the fixed lists only, so it is kept for recent texts.
+    # Scoring reads each turn's names three times (the model's reading, the evidence, the redaction) within one
+    # chunk of conversations: the answer depends on the text and the fixed lists only, so it is kept for a few
+    # recent texts. Only short ones, so the customers' words held stay a few megabytes (NAME_CACHE_*).
+    if len(text) <= NAME_CACHE_MAX_CHARS:
+        return _cached_name_spans(text, mentioned)
     return _name_spans(text, mentioned)
 
 
-@lru_cache(maxsize=8192)
+NAME_CACHE_TEXTS = 2048
+NAME_CACHE_MAX_CHARS = 2000
+
+
 def _name_spans(text: str, mentioned: bool) -> tuple[tuple[int, int], ...]:
     cfg = _config()
     found: list[tuple[int, int]] = []
@@ -214,6 +220,9 @@ def _name_spans(text: str, mentioned: bool) -> tuple[tuple[int, int], ...]:
     if mentioned:
         found.extend(_mentioned_names(text, cfg, found))
     return tuple(found)
+
+
+_cached_name_spans = lru_cache(maxsize=NAME_CACHE_TEXTS)(_name_spans)
 
 
 def _mentioned_names(text: str, cfg: _Config, found: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
