@@ -5,6 +5,8 @@
   evaluation.
 - ``asr_calls = true``: a speech-recogniser-noised call copy of every chat conversation of the train split
   (``augment_asr.py``; marked ``augmented``, seeded by ``asr_seed``, default the config's seed).
+- ``targeted = true``: the conversations of ``data/annotated/targeted/`` written for the failure modes seen on
+  real text (``targeted.py``; train only).
 - ``translated = true``: the translated copies of train conversations in ``data/annotated/translated/``
   (``translated.py``; texts only, labels read from the source conversation, marked ``augmented``).
 
@@ -25,7 +27,7 @@ class WithExtraData(Protocol):
     limit_conversations: int | None
     extra_data: dict[str, Any]
 
-KNOWN = ("twitter_train", "asr_calls", "asr_seed", "translated")
+KNOWN = ("twitter_train", "asr_calls", "asr_seed", "translated", "targeted")
 
 
 def twitter_label_files() -> list[Path]:
@@ -78,6 +80,13 @@ def translated_examples(corpus: str | Path) -> list[Example]:
     return examples_of(load_translated(corpus))
 
 
+def targeted_examples(corpus: str | Path) -> list[Example]:
+    """The conversations written for real text's failure modes (``targeted.py``), all train."""
+    from .targeted import load_targeted
+
+    return examples_of(load_targeted(corpus))
+
+
 def extra_examples(config: WithExtraData) -> list[Example]:
     """The turn examples ``config.extra_data`` asks for (none by default); every one has split train."""
     options = config.extra_data
@@ -89,6 +98,8 @@ def extra_examples(config: WithExtraData) -> list[Example]:
         out += twitter_train_examples()
     if options.get("translated"):
         out += translated_examples(config.corpus)
+    if options.get("targeted"):
+        out += targeted_examples(config.corpus)
     assert all(e.split == "train" for e in out), "extra training data must never reach dev or test"
     return out
 

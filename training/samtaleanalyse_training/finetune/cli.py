@@ -79,6 +79,9 @@ def register(app: typer.Typer) -> None:
                      translated: bool = typer.Option(False, "--translated", help="Add the translated copies of "
                                                      "train conversations in data/annotated/translated/ (labels "
                                                      "read from their sources); never of dev or test."),
+                     targeted: bool = typer.Option(False, "--targeted", help="Add the conversations written for "
+                                                   "the failure modes seen on real text (data/annotated/targeted/, "
+                                                   "train only)."),
                      augment_swaps: bool = typer.Option(False, "--augment-swaps", help="Add counterfactual copies of "
                                                         "the corpus's train conversations (other names and company "
                                                         "names, bokmål -> nynorsk, the other register), same labels, "
@@ -98,7 +101,7 @@ def register(app: typer.Typer) -> None:
 
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
                                   twitter_labels=twitter_labels, asr_calls=asr_calls, translated=translated,
-                                  augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
+                                  targeted=targeted, augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

