@@ -87,21 +87,36 @@ def targeted_examples(corpus: str | Path) -> list[Example]:
     return examples_of(load_targeted(corpus))
 
 
+def extra_parts(corpus: str | Path, *, twitter_train: bool = False,
+                twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, asr_seed: int = 13,
+                translated: bool = False, targeted: bool = False,
+                limit_conversations: int | None = None) -> list[tuple[str, list[Example]]]:
+    """(what it is, its turn examples) of each extra training source asked for, in one fixed order (the order
+    decides the rows the heads are fitted on); every example has split train."""
+    parts: list[tuple[str, list[Example]]] = []
+    if twitter_train:
+        parts.append(("the Twitter threads' train part", twitter_train_examples(twitter_labels)))
+    if asr_calls:
+        parts.append(("speech-recogniser-noised call copies of the train chats",
+                      asr_call_examples(corpus, asr_seed, limit_conversations)))
+    if translated:
+        parts.append(("translated copies of train conversations", translated_examples(corpus)))
+    if targeted:
+        parts.append(("the conversations written for real text's failure modes", targeted_examples(corpus)))
+    for what, rows in parts:
+        assert all(e.split == "train" for e in rows), f"{what}: extra training data must never reach dev or test"
+    return parts
+
+
 def extra_examples(config: WithExtraData) -> list[Example]:
     """The turn examples ``config.extra_data`` asks for (none by default); every one has split train."""
     options = config.extra_data
     check(options)
-    out: list[Example] = []
-    if options.get("asr_calls"):
-        out += asr_call_examples(config.corpus, int(options.get("asr_seed", config.seed)), config.limit_conversations)
-    if options.get("twitter_train"):
-        out += twitter_train_examples()
-    if options.get("translated"):
-        out += translated_examples(config.corpus)
-    if options.get("targeted"):
-        out += targeted_examples(config.corpus)
-    assert all(e.split == "train" for e in out), "extra training data must never reach dev or test"
-    return out
+    parts = extra_parts(config.corpus, twitter_train=bool(options.get("twitter_train")),
+                        asr_calls=bool(options.get("asr_calls")), asr_seed=int(options.get("asr_seed", config.seed)),
+                        translated=bool(options.get("translated")), targeted=bool(options.get("targeted")),
+                        limit_conversations=config.limit_conversations)
+    return [e for _, rows in parts for e in rows]
 
 
 def training_examples(config: WithExtraData) -> list[Example]:

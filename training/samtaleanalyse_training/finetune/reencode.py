@@ -89,37 +89,14 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
     (``translated.py``); with ``targeted`` the conversations written for real text's failure modes
     (``targeted.py``)."""
     from ..data import load_examples
+    from ..extra_data import extra_parts
 
     examples = load_examples(corpus)
-    if twitter_train:
-        # Real text beside the corpus (issue 13): only the train part; its dev and test parts stay evaluation.
-        from ..extra_data import twitter_train_examples
-
-        twitter = twitter_train_examples(twitter_labels)
-        assert all(e.split == "train" for e in twitter)
-        log(f"adding {len(twitter)} turns of the Twitter threads' train part")
-        examples += twitter
-    if asr_calls:
-        from ..extra_data import asr_call_examples
-
-        noised = asr_call_examples(corpus, seed)
-        assert all(e.split == "train" for e in noised)
-        log(f"adding {len(noised)} turns of speech-recogniser-noised call copies of the train chats")
-        examples += noised
-    if translated:
-        from ..extra_data import translated_examples
-
-        copies = translated_examples(corpus)
-        assert all(e.split == "train" for e in copies)
-        log(f"adding {len(copies)} turns of translated copies of train conversations")
-        examples += copies
-    if targeted:
-        from ..extra_data import targeted_examples
-
-        written = targeted_examples(corpus)
-        assert all(e.split == "train" for e in written)
-        log(f"adding {len(written)} turns of the conversations written for real text's failure modes")
-        examples += written
+    # Real text and augmented copies beside the corpus (issue 13): only ever train rows.
+    for what, rows in extra_parts(corpus, twitter_train=twitter_train, twitter_labels=twitter_labels,
+                                  asr_calls=asr_calls, asr_seed=seed, translated=translated, targeted=targeted):
+        log(f"adding {len(rows)} turns of {what}")
+        examples += rows
     counts = None
     if augment_swaps:
         # Counterfactual copies of the corpus's train conversations (names, companies, nb -> nn, register)
