@@ -45,8 +45,9 @@ class TurnModel:
     @property
     def text_normalisation(self) -> int:
         """The version of ``text.normalise`` the heads were fitted on (1 when not recorded): from 2 people's
-        names read as ``[name]``, from 3 polite forms of address as plain ones, from 4 nynorsk word forms as bokmål. A model reads text the way it
-        was trained on, so that an older model keeps its figures."""
+        names read as ``[name]``, from 3 polite forms of address as plain ones, from 4 nynorsk word forms as
+        bokmål, from 5 names mentioned inside a sentence too. A model reads text the way it was trained on, so
+        that an older model keeps its figures."""
         version = str(self.metadata.get("training", {}).get("text_normalisation", "1"))
         return int(version) if version.isdigit() else 1
 
