@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from samtaleanalyse.classify.model_meta import read_spec
+    from samtaleanalyse_training.finetune.reencode import cut_patch
+
     from samtaleanalyse.classify.onnx_encoder import OnnxE5Encoder
 
     spec = read_spec(MODEL)
@@ -90,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="layers-") as tmp:
         encoders = {}
         for k in args.layers:
-            # the runtime's own cut (a patch header's "layers" builds the graph of those layers only)
-            enc = OnnxE5Encoder(spec.encoder.path, spec.encoder.sha256, num_threads=args.threads,
-                                cache_folder=Path(tmp) / f"cache{k}", layers=k if k < _full_layers() else None)
+            # the runtime's own cut: a patch whose header keeps k layers builds the graph of those layers only
+            patch, sha, cut = spec.encoder.path, spec.encoder.sha256, None
+            if k < _full_layers():
+                patch, cut = Path(tmp) / f"patch{k}.npz", k
+                sha = cut_patch(spec.encoder.path, spec.encoder.sha256, k, patch)
+            enc = OnnxE5Encoder(patch, sha, num_threads=args.threads, cache_folder=Path(tmp) / f"cache{k}", layers=cut)
             enc.encode(convs[0])  # session built before timing
             encoders[k] = enc
         times: dict[int, list[float]] = {k: [] for k in args.layers}

