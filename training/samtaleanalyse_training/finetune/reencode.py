@@ -100,13 +100,11 @@ def cut_patch(source: Path, sha256: str, layers: int, out: Path, *, current: int
     out = Path(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.npz")  # a killed run leaves no half-written patch
     try:
-        write_patch(tmp, tensors, info={**info, "layers": layers, "cut_from": sha256})
+        sha = write_patch(tmp, tensors, info={**info, "layers": layers, "cut_from": sha256})
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    from samtaleanalyse.classify.e5_patch import file_sha256
-
-    return file_sha256(out)
+    return sha
 
 
 def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_swaps: bool = False,
