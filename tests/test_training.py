@@ -200,3 +200,59 @@ def test_lolo_command_writes_json_and_updates_the_card(tmp_path, monkeypatch):
     assert data["split"] == "dev" and set(data["languages"]) == {"nb", "sv"}
     assert "## Leave one language out" in (folder / "README.md").read_text()
     assert json.loads((folder / "metadata.json").read_text())["leave_one_language_out"]["split"] == "dev"
+
+
+def test_row_weights_weigh_one_origin_and_leave_the_default_fit_alone():
+    """``[row_weights]``: a weight of 1 everywhere fits exactly as no section; a heavier origin moves the heads
+    (its rows count more), and the weighted fit is as reproducible as the plain one."""
+    from dataclasses import replace as dc_replace
+
+    rows = [r for r in load_examples(CORPUS) if r.language in ("nb", "en")]
+    # stand-in real text: the English train rows marked as such (origin is what the weights read)
+    rows = [dc_replace(r, origin="real_text") if r.language == "en" and r.split == "train" else r for r in rows]
+    base = TrainConfig(tuning={"folds": 2}, features=SMALL)
+    plain, _ = fit(base, rows, encoder=HashEncoder())
+    ones, _ = fit(TrainConfig(tuning={"folds": 2}, features=SMALL, row_weights={"real_text": 1.0, "corpus": 1}),
+                  rows, encoder=HashEncoder())
+    heavy_cfg = TrainConfig(tuning={"folds": 2}, features=SMALL, row_weights={"real_text": 10.0})
+    heavy, _ = fit(heavy_cfg, rows, encoder=HashEncoder())
+    heavy2, _ = fit(heavy_cfg, rows, encoder=HashEncoder())
+    for task in ("attitude", "behaviours"):
+        assert np.array_equal(plain.heads[task].coef_lex, ones.heads[task].coef_lex)
+        assert not np.allclose(plain.heads[task].coef_lex, heavy.heads[task].coef_lex)
+        assert np.allclose(heavy.heads[task].coef_lex, heavy2.heads[task].coef_lex)
+    assert heavy.metadata["training"]["config"]["row_weights"] == {"real_text": 10.0}
+
+
+@pytest.mark.parametrize("section, message", [
+    ("[row_weights]\nreal = 2.0\n", "unknown origin 'real'"),
+    ("[row_weights]\nreal_text = 0\n", "above 0"),
+    ("[row_weights]\nreal_text = -1.5\n", "above 0"),
+    ("[row_weights]\nreal_text = true\n", "above 0"),
+    ("[row_weights]\nreal_text = \"10\"\n", "above 0"),
+    ("[row_weights]\nreal_text = nan\n", "above 0"),
+    ("[row_weights]\nreal_text = inf\n", "above 0"),
+])
+def test_config_rejects_bad_row_weights(tmp_path, section, message):
+    p = tmp_path / "c.toml"
+    p.write_text(f'name = "x"\n{section}', encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_file(p)
+
+
+def test_every_example_knows_its_origin():
+    """Corpus rows are ``corpus``, labelled Twitter threads ``real_text``, made copies ``augmented``."""
+    from samtaleanalyse.corpus.model import LabelledConversation
+    from samtaleanalyse_training.data import ORIGINS, examples_of, origin_of
+    from samtaleanalyse_training.external.ibm_twitter import ID_PREFIX
+
+    conv = load_corpus(CORPUS)[0]
+    assert isinstance(conv, LabelledConversation) and origin_of(conv) == "corpus"
+    from dataclasses import replace as dc_replace
+
+    assert origin_of(dc_replace(conv, id=f"{ID_PREFIX}123")) == "real_text"
+    copy = dc_replace(conv, id=f"{conv.id}~x", augmented=True, split="train")
+    assert origin_of(copy) == "augmented"
+    assert {e.origin for e in examples_of([copy])} == {"augmented"}
+    assert {e.origin for e in load_examples(CORPUS, limit_conversations=5)} == {"corpus"}
+    assert set(ORIGINS) == {"corpus", "real_text", "augmented"}

@@ -30,6 +30,7 @@ class TrainConfig:
     limit_conversations: int | None = None
     exclude_languages: tuple[str, ...] = ()
     extra_data: dict[str, Any] = field(default_factory=dict)   # extra_data.py: Twitter train part, ASR calls
+    row_weights: dict[str, Any] = field(default_factory=dict)  # origin (data.ORIGINS) -> weight of its rows, default 1
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainConfig":
@@ -45,10 +46,14 @@ class TrainConfig:
         from .extra_data import check
 
         check(cfg.extra_data)
+        check_row_weights(cfg.row_weights, path)
         blocks = cfg.features.get("cues", list(BLOCKS))
         if set(blocks) - set(BLOCKS):
             raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")
         return cfg
+
+    def row_weight(self, origin: str) -> float:
+        return float(self.row_weights.get(origin, 1.0))
 
     def baseline(self) -> "TrainConfig":
         """The character n-gram baseline: same heads and tuning, no encoder and no cue features."""
@@ -57,3 +62,16 @@ class TrainConfig:
         cfg.features = {**self.features, "dense": False, "cues": []}
         return cfg
 
+
+
+def check_row_weights(weights: dict[str, Any], where: str | Path = "row_weights") -> None:
+    """Each key an origin of ``data.ORIGINS``, each weight a finite number above 0."""
+    import math
+
+    from .data import ORIGINS
+
+    for key, value in weights.items():
+        if key not in ORIGINS:
+            raise ValueError(f"{where}: [row_weights] has unknown origin {key!r}; known: {', '.join(ORIGINS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{where}: [row_weights] {key} must be a number above 0, not {value!r}")

@@ -10,6 +10,19 @@ from samtaleanalyse.corpus import parse_record
 from samtaleanalyse.corpus.model import LabelledConversation
 
 
+ORIGINS = ("corpus", "real_text", "augmented")
+
+
+def origin_of(c: LabelledConversation) -> str:
+    """``real_text`` for a labelled real thread (Twitter), ``augmented`` for a made copy (translated, swapped,
+    speech-noised), ``corpus`` for a conversation of the corpus as written."""
+    from .external.ibm_twitter import ID_PREFIX
+
+    if c.augmented:
+        return "augmented"
+    return "real_text" if c.id.startswith(ID_PREFIX) else "corpus"
+
+
 @dataclass(frozen=True)
 class Example:
     conversation_id: str
@@ -26,6 +39,7 @@ class Example:
     role_position: int = 0
     history: str = ""
     channel: str = "chat"   # of the conversation (chat, call, email): evaluation tables are per channel
+    origin: str = "corpus"  # ORIGINS: what the row is, for the heads' per-origin row weights
 
     def as_input(self) -> TurnInput:
         return TurnInput(self.conversation_id, self.turn_index, self.role, self.text, self.context,
@@ -61,10 +75,11 @@ def examples_of(conversations: Iterable[LabelledConversation]) -> list[Example]:
         if c.augmented and c.split != "train":
             raise ValueError(f"{c.file}, line {c.line}: augmented conversation {c.id} outside train")
         labels = {lt.turn.index: lt for lt in c.turns}
+        origin = origin_of(c)
         for inp in turn_inputs(c.to_conversation()):
             lt = labels[inp.turn_index]
             examples.append(Example(c.id, inp.turn_index, lt.turn.language or c.language, c.split, inp.role,
                                     inp.text, inp.context, lt.attitude, tuple(lt.behaviours), position=inp.position,
                                     n_turns=inp.n_turns, role_position=inp.role_position, history=inp.history,
-                                    channel=c.channel))
+                                    channel=c.channel, origin=origin))
     return examples

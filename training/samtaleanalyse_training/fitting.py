@@ -97,12 +97,13 @@ def _unfold(coef: np.ndarray, intercept: np.ndarray, block: Block, s: Scaling) -
 # heads
 
 
-def _fit_attitude(X, y: np.ndarray, cfg: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _fit_attitude(X, y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: ignore[no-untyped-def]
+                  weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=float(cfg.get("C", 4.0)), max_iter=5000, random_state=seed,
                              class_weight=cfg.get("class_weight", "balanced"))
-    clf.fit(X, y)
+    clf.fit(X, y, sample_weight=weight)
     coef = np.zeros((len(ATTITUDES), X.shape[1]))
     intercept = np.zeros(len(ATTITUDES))
     if len(clf.classes_) == 2:  # a binary fit has one row: the second class against the first
@@ -120,7 +121,7 @@ def behaviour_C(cfg: dict[str, Any], label: str) -> float:
 
 
 def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: ignore[no-untyped-def]
-                    strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                    strict: bool = True, weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One binary head per behaviour. A label with no (or only) positives is an error, except inside
     cross-validation folds (``strict=False``), where it becomes a constant 'never' ('always') head."""
     from sklearn.linear_model import LogisticRegression
@@ -136,7 +137,7 @@ def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: i
             continue
         clf = LogisticRegression(C=behaviour_C(cfg, label), max_iter=5000, random_state=seed,
                                  class_weight=cfg.get("class_weight", "balanced"))
-        clf.fit(X, y)
+        clf.fit(X, y, sample_weight=weight)
         coefs.append(clf.coef_[0])
         intercepts.append(clf.intercept_[0])
     return np.array(coefs), np.array(intercepts)
@@ -207,13 +208,21 @@ class _Task:
             return np.array([ATTITUDES.index(e.attitude) for e in rows])
         return np.array([[l in e.behaviours for l in BEHAVIOURS] for e in rows])
 
-    def fit_raw(self, block: Block, y: np.ndarray, s: Scaling, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def weights(self, rows: Sequence[Example]) -> np.ndarray | None:
+        """Each row's weight from its origin (``[row_weights]``); None where every weight is 1, so a config
+        without the section fits exactly as before."""
+        w = np.array([self.config.row_weight(e.origin) for e in rows])
+        return None if np.all(w == 1.0) else w
+
+    def fit_raw(self, block: Block, y: np.ndarray, s: Scaling, strict: bool = True,
+                weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         X = _design(block, s)
         if self.task == "attitude":
-            return _fit_attitude(X, y, self.cfg, self.config.seed)
-        return _fit_behaviours(X, y, self.cfg, self.config.seed, strict)
+            return _fit_attitude(X, y, self.cfg, self.config.seed, weight)
+        return _fit_behaviours(X, y, self.cfg, self.config.seed, strict, weight)
 
-    def oof_scores(self, rows: Sequence[Example], block: Block, y: np.ndarray, s: Scaling, k: int) -> np.ndarray:
+    def oof_scores(self, rows: Sequence[Example], block: Block, y: np.ndarray, s: Scaling, k: int,
+                   weight: np.ndarray | None = None) -> np.ndarray:
         """Decision scores of every row from a model that did not see its conversation."""
         # an augmented copy is in the fold of its original, or CV would score turns whose twin it trained on
         folds = group_folds([original_id(e.conversation_id) for e in rows], [e.language for e in rows], k,
@@ -223,7 +232,8 @@ class _Task:
             fit_rows, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
             if not len(held) or not len(fit_rows):
                 continue
-            coef, intercept = self.fit_raw(block.take(fit_rows), y[fit_rows], s, strict=False)
+            coef, intercept = self.fit_raw(block.take(fit_rows), y[fit_rows], s, strict=False,
+                                           weight=None if weight is None else weight[fit_rows])
             out[held] = _scores(_design(block.take(held), s), coef, intercept)
         return out
 
@@ -280,9 +290,10 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
         s = Scaling.fit(block, float(t.cfg.get("dense_weight", feats.get("dense_weight", 1.0))),
                         float(t.cfg.get("cue_weight", feats.get("cue_weight", 0.05))))
         y = t.targets(tr)
-        coef, intercept = t.fit_raw(block, y, s)
+        weight = t.weights(tr)
+        coef, intercept = t.fit_raw(block, y, s, weight=weight)
         if method == "cv":
-            tune_rows, tune_y, tune_z = tr, y, t.oof_scores(tr, block, y, s, k)
+            tune_rows, tune_y, tune_z = tr, y, t.oof_scores(tr, block, y, s, k, weight)
         elif dv:
             tune_rows, tune_y = dv, t.targets(dv)
             tune_z = _scores(_design(_features(dv, encoder, vec, cues, use_dense), s), coef, intercept)

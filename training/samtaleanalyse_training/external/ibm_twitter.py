@@ -34,6 +34,7 @@ CITATION = ("IBM Twitter customer care document prediction data set "
             "(github.com/IBM/twitter-customer-care-document-prediction), dev.json and test.json")
 # which file of SOURCE a labels file's threads come from, by the labels file's name: ibm_twitter_<source>.<pass>.jsonl
 SOURCE_FILES = {"dev": "dev.json", "test": "test.json"}
+ID_PREFIX = "en-tw-"  # a thread's corpus id is this and its session id
 HELDOUT = "heldout"  # the part of every labelled test.json thread: evaluation only
 
 
@@ -65,7 +66,7 @@ class Thread:
             if labels and i in labels:
                 turn.update({k: v for k, v in labels[i].items() if k in ("attitude", "behaviours")})
             turns.append(turn)
-        return {"id": f"en-tw-{self.session_id}", "language": "en", "channel": "chat", "domain": "brand_support",
+        return {"id": f"{ID_PREFIX}{self.session_id}", "language": "en", "channel": "chat", "domain": "brand_support",
                 "source": "ibm_twitter_customer_care", "turns": turns}
 
 

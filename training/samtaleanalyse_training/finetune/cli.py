@@ -86,6 +86,9 @@ def register(app: typer.Typer) -> None:
                                                         "the corpus's train conversations (other names and company "
                                                         "names, bokmål -> nynorsk, the other register), same labels, "
                                                         "to the heads' training data; never of dev or test."),
+                     real_text_weight: float = typer.Option(1.0, "--real-text-weight", help="With --twitter-train, "
+                                                            "the weight of each Twitter turn in the heads' fit against "
+                                                            "a corpus turn's 1 (real text is scarce beside the corpus)."),
                      layers: Optional[int] = typer.Option(None, "--layers", help="Cut the encoder to its first n "
                                                           "layers (a faster student, run as the int8 graph of those "
                                                           "layers) and fit the heads on it; default: all."),
@@ -105,7 +108,7 @@ def register(app: typer.Typer) -> None:
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
                                   twitter_labels=twitter_labels, asr_calls=asr_calls, translated=translated,
                                   targeted=targeted, augment_swaps=augment_swaps, version=version, layers=layers,
-                                  log=lambda m: typer.echo(m, err=True))
+                                  real_text_weight=real_text_weight, log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

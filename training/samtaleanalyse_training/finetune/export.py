@@ -77,14 +77,18 @@ class VectorEncoder:
 
 
 def refit_heads(heads_config: str | Path | None, examples: Sequence[Example], encoder: Any,
-                *, seed: int | None = None) -> tuple[TurnModel, dict[str, Any]]:
-    """The shipped recipe (``train.fit``) on this encoder; returns the model and its dev metrics."""
-    from ..config import TrainConfig
+                *, seed: int | None = None, row_weights: dict[str, float] | None = None) -> tuple[TurnModel, dict[str, Any]]:
+    """The shipped recipe (``train.fit``) on this encoder; returns the model and its dev metrics. ``row_weights``
+    (origin -> weight) are laid over the recipe's own ``[row_weights]``."""
+    from ..config import TrainConfig, check_row_weights
     from ..fitting import fit
 
     cfg = TrainConfig.from_file(heads_config) if heads_config else TrainConfig()
     if seed is not None:
         cfg.seed = seed
+    if row_weights:
+        check_row_weights(row_weights)
+        cfg.row_weights = {**cfg.row_weights, **row_weights}
     model, dev = fit(cfg, examples, encoder=encoder)
     for task, head in model.heads.items():
         if head.coef_dense.shape[1] != 3 * encoder.dim + 1:

