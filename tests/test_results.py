@@ -16,6 +16,9 @@ from samtaleanalyse.batch import ScorerSpec, score_paths
 from samtaleanalyse.report.rebuild import rebuild_reports
 from samtaleanalyse.store import SCHEMAS, Filters, ResultsStore
 
+# the shipped default model as results name it, read from its own metadata
+DEFAULT_MODEL_ID = "turns-e5-int8@" + json.loads((Path(__file__).resolve().parents[1] / "models" / "turns-e5-int8" / "metadata.json").read_text())["version"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = ["kari.nordmann@example.no", "912 34 567", "4111 1111 1111 1111", "Kari Nordmann", "NO93 8601 1117 947"]
 PII_CHAT = {
@@ -88,7 +91,7 @@ def test_parquet_tables_are_typed_and_complete(batch: tuple[Path, Path]) -> None
     assert turns.num_rows == sum(len(r["turns"]) for r in ledger)
     assert len(findings) == sum(len(r["findings"]) for r in ledger)
     row = next(c for c in conversations if c["conversation_id"] == "nb-chat-1001")
-    assert row["agent_id"] == "A117" and row["team"] == "Møbler Øst" and row["model"] == "turns-e5-int8@0.8.0"
+    assert row["agent_id"] == "A117" and row["team"] == "Møbler Øst" and row["model"] == DEFAULT_MODEL_ID
     assert row["rules_hash"] and row["report"].startswith("feedback/") and isinstance(row["score"], int)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,9 @@ from samtaleanalyse.service.engine import Engine  # noqa: E402
 from samtaleanalyse.service.openapi import DOCUMENT, dumps  # noqa: E402
 from samtaleanalyse.service.schemas import AnalysisOut, BatchOut, ErrorOut, ModelsOut  # noqa: E402
 from tests.service.service_cases import AUTH, DATA, OTHER_TOKEN, TOKEN, VOUCHER_COMPLAINT, body_of, load_requests, two_turns  # noqa: E402
+
+# the shipped default model as results name it, read from its own metadata
+DEFAULT_MODEL_ID = "turns-e5-int8@" + json.loads((Path(__file__).resolve().parents[2] / "models" / "turns-e5-int8" / "metadata.json").read_text())["version"]
 
 MAX_BODY = 256 * 1024
 
@@ -128,7 +132,7 @@ def test_tokens_missing_wrong_and_rotated(client):
 
 def test_health_and_models(client):
     health = client.get("/health").json()
-    assert health == {"status": "ok", "model_loaded": True, "model": "turns-e5-int8@0.8.0", "version": health["version"]}
+    assert health == {"status": "ok", "model_loaded": True, "model": DEFAULT_MODEL_ID, "version": health["version"]}
     models = ModelsOut.model_validate(client.get("/v1/models", headers=AUTH).json()).models
     assert models[0].labels["attitude"] == ["hostile", "sceptical", "loyal", "neutral"]
     assert set(models[0].test_metrics["behaviours"].per_language) == {"nb", "nn", "da", "sv", "en"}
