@@ -40,20 +40,16 @@ SOURCE = ROOT / "models" / "turns-e5-qat"
 def refit_dev(layers: int, out: Path) -> dict[str, Any]:
     """Corpus dev figures of the heads refitted on the encoder cut to ``layers`` (``reencode --layers``, the
     default model's recipe and extra data); the full encoder where ``layers`` is all of them."""
-    from samtaleanalyse_training.finetune.reencode import reencode
+    from samtaleanalyse_training.finetune.reencode import recipe_options, reencode
 
     from samtaleanalyse.classify.encoder import CACHE_ENV as EMBED_CACHE_ENV
 
     meta = json.loads((MODEL / "metadata.json").read_text(encoding="utf-8"))
-    recipe = meta["training"]["reencoded"]
+    recipe = recipe_options(meta["training"]["reencoded"], ROOT / "data" / "annotated" / "external")
     saved = os.environ.pop(EMBED_CACHE_ENV, None)  # no vector cache of the user's is read or written
     try:
-        folder, _ = reencode(SOURCE, "onnx-int8", out, twitter_train=bool(recipe.get("twitter_train")),
-                             twitter_labels=[ROOT / "data" / "annotated" / "external" / n
-                                             for n in recipe.get("twitter_labels", [])] or None,
-                             translated=bool(recipe.get("translated")), asr_calls=bool(recipe.get("asr_calls")),
-                             layers=layers if layers < _full_layers() else None,
-                             version=f"0.0.0+layers{layers}", log=lambda m: None)
+        folder, _ = reencode(SOURCE, "onnx-int8", out, layers=layers if layers < _full_layers() else None,
+                             version=f"0.0.0+layers{layers}", log=lambda m: None, **recipe)
     finally:
         if saved is not None:
             os.environ[EMBED_CACHE_ENV] = saved

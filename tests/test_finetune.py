@@ -461,3 +461,26 @@ def test_reencode_real_text_weight_reaches_the_fit_and_the_record(tmp_path, monk
     card = "\n".join(reencode_mod.refit_section({"training": {"reencoded": meta}}))
     assert "each turn weighted 10 against a corpus turn's 1" in card
     assert "weighted" not in "\n".join(reencode_mod.refit_section({"training": {"reencoded": plain}}))
+
+
+def test_recipe_options_restate_the_shipped_models_reencode_command():
+    """``recipe_options`` turns a model's ``training.reencoded`` record back into reencode's arguments: the
+    shipped model's options are those its recorded command names."""
+    from samtaleanalyse_training.finetune.reencode import recipe_options, reencoded_meta
+
+    root = Path(__file__).parents[1]
+    meta = json.loads((root / "models" / "turns-e5-int8" / "metadata.json").read_text())
+    labels = root / "data" / "annotated" / "external"
+    opts = recipe_options(meta["training"]["reencoded"], labels)
+    assert opts == {"twitter_train": True, "twitter_labels": [labels / "ibm_twitter_dev.pass_a.jsonl"],
+                    "translated": True, "asr_calls": False, "targeted": False, "augment_swaps": False,
+                    "real_text_weight": 10.0}
+    # and back: the same options give the same command
+    again = reencoded_meta({"name": "turns-e5-qat", "version": "0.3.0"}, Path("models/turns-e5-qat"),
+                           Path("models/turns-e5-int8"), "onnx-int8", version=meta["version"],
+                           twitter_labels=[Path("data/annotated/external/ibm_twitter_dev.pass_a.jsonl")],
+                           **{k: v for k, v in opts.items() if k not in ("twitter_labels", "augment_swaps")})
+    assert again["command"] == meta["training"]["reencoded"]["command"]
+    assert recipe_options({}, labels) == {"twitter_train": False, "twitter_labels": None, "translated": False,
+                                          "asr_calls": False, "targeted": False, "augment_swaps": False,
+                                          "real_text_weight": 1.0}

@@ -141,6 +141,18 @@ def heads_examples(corpus: str | Path, *, twitter_train: bool = False, augment_s
     return examples, counts
 
 
+def recipe_options(reencoded: Mapping[str, Any], labels_dir: str | Path) -> dict[str, Any]:
+    """The training-data keyword arguments of ``reencode`` (and ``heads_examples``, less ``real_text_weight``)
+    that a model's ``training.reencoded`` record was made with; its label files are looked up in ``labels_dir``.
+    Lets a benchmark refit a model's recipe on another encoder or other rows without restating it."""
+    labels = [Path(labels_dir) / n for n in reencoded.get("twitter_labels", [])] or None
+    twitter = bool(reencoded.get("twitter_train"))
+    return {"twitter_train": twitter, "twitter_labels": labels if twitter else None,
+            "translated": bool(reencoded.get("translated")), "asr_calls": bool(reencoded.get("asr_calls")),
+            "targeted": bool(reencoded.get("targeted")), "augment_swaps": bool(reencoded.get("augment_swaps")),
+            "real_text_weight": float(reencoded.get("real_text_weight", 1.0))}
+
+
 def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder_kind: str, *,
                    twitter_train: bool = False, augment_counts: Mapping[str, int] | None = None,
                    version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
