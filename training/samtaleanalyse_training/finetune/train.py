@@ -43,6 +43,7 @@ class FinetuneConfig:
     layers: int = 0               # keep only the encoder's first n layers, a faster student (0: all; issue 12)
     limit_conversations: int | None = None
     extra_data: dict[str, Any] = field(default_factory=dict)  # as in train configs: twitter_train, asr_calls
+    row_weights: dict[str, Any] = field(default_factory=dict)  # as in train configs: origin -> weight in the loss
     tune: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +56,9 @@ class FinetuneConfig:
         from ..extra_data import check
 
         check(data.get("extra_data", {}))
+        from ..config import check_row_weights
+
+        check_row_weights(data.get("row_weights", {}), path)
         return cls(**data)
 
 
@@ -136,7 +140,8 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
         info["prefix"] = cfg.prefix
     info["max_length"] = cfg.max_length
     tokenizer = load_tokenizer(base)
-    pack = build_pack(examples, hf_tokenize(tokenizer, str(info["prefix"]), cfg.max_length))
+    pack = build_pack(examples, hf_tokenize(tokenizer, str(info["prefix"]), cfg.max_length),
+                      row_weights=cfg.row_weights)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     if isinstance(cfg.layers, bool) or not isinstance(cfg.layers, int) or cfg.layers < 0:
         raise ValueError(f"layers must be a whole number, 0 for all of the encoder's layers, not {cfg.layers!r}")
@@ -228,7 +233,8 @@ def export(cfg: FinetuneConfig, examples: Sequence[Example], enc_dir: Path, *, e
     from .export import refit_heads, tuned_heads, write_model
 
     if cfg.heads == "refit":
-        turn_model, dev = refit_heads(cfg.heads_config, examples, encoder, seed=cfg.seed)
+        turn_model, dev = refit_heads(cfg.heads_config, examples, encoder, seed=cfg.seed,
+                                      row_weights=cfg.row_weights or None)
     elif cfg.heads == "finetuned":
         from ..evaluate import score_predictions
 
