@@ -72,8 +72,7 @@ def run(model: Path, draw: Path, real_text_weight: float | None = None) -> dict[
     from samtaleanalyse.classify.predict import TurnClassifier
     from samtaleanalyse_training.augment_asr import original_id
     from samtaleanalyse_training.finetune.export import refit_heads
-    from samtaleanalyse_training.finetune.reencode import (ConversationVectors, conversation_vectors,
-                                                           heads_examples, recipe_options)
+    from samtaleanalyse_training.finetune.reencode import TextVectors, heads_examples, recipe_options, text_vectors
     from samtaleanalyse_training.robustness import parallel_consistency
 
     spec = read_spec(model)
@@ -94,8 +93,8 @@ def run(model: Path, draw: Path, real_text_weight: float | None = None) -> dict[
     # test rows are never encoded here: the fit reads train, its thresholds dev
     fit_rows = [e for e in rows if original_id(e.conversation_id) not in left_out and e.split != "test"]
     encoder = OnnxE5Encoder(spec.encoder.path, spec.encoder.sha256, num_threads=None, layers=spec.encoder.layers)
-    vectors = ConversationVectors(conversation_vectors(fit_rows, encoder, log=lambda m: None), encoder.name,
-                                  encoder.dim, encoder.version)
+    vectors = TextVectors(text_vectors(fit_rows, encoder, log=lambda m: None), encoder.name, encoder.dim,
+                          encoder.version)
     heads, dev = refit_heads(config.get("heads_config") or None, fit_rows, vectors, seed=config.get("seed"),
                              row_weights={"real_text": weight} if weight != 1.0 else None)
     result = parallel_consistency(TurnClassifier(heads, encoder), groups)

@@ -104,8 +104,8 @@ def test_augmentation_draws_otherwise_than_the_robustness_check():
     assert held_out_seen == 0 and differ > 0
 
 
-def test_conversation_vectors_encode_only_a_copys_new_texts(convs):
-    from samtaleanalyse_training.finetune.reencode import conversation_vectors
+def test_text_vectors_encode_each_text_once(convs):
+    from samtaleanalyse_training.finetune.reencode import text_vectors
 
     class Counting:
         def __init__(self) -> None:
@@ -119,9 +119,10 @@ def test_conversation_vectors_encode_only_a_copys_new_texts(convs):
     rows = examples_of(train)
     swapped, _ = swap_examples(train)
     enc = Counting()
-    vectors = conversation_vectors(rows + swapped, enc, log=lambda m: None)
+    vectors = text_vectors(rows + swapped, enc, log=lambda m: None)
     assert len(enc.texts) == len(set(enc.texts))  # a copy never re-encodes its original's texts
-    assert all(t in vectors for e in swapped for t in (e.text, e.context) if t)
+    assert all(t in vectors for e in rows + swapped for t in (e.text, e.context) if t)
+    assert set(vectors) == set(enc.texts)
 
 
 def test_reencode_records_the_option_in_metadata_and_card(tmp_path):

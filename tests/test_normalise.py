@@ -237,3 +237,22 @@ def test_names_mentioned_inside_a_sentence_are_read_from_normalisation_5() -> No
         "Jeg snakket med kollegaen deres [name] i går, og han lovet å ringe.",
         "[name] er ikke på jobb i dag, men jeg ser på saken."]  # a later mention at a sentence's start too
     assert [i.text for i in turn_inputs(conversation, version=4)] == [t.text for t in conversation.turns]
+
+
+def test_a_polite_writers_sentence_start_and_informal_closings_are_read_from_normalisation_6() -> None:
+    from samtaleanalyse.classify.features import turn_inputs
+    from samtaleanalyse.conversation import Conversation, Turn
+
+    conversation = Conversation("c4", (
+        Turn(0, "customer", "De har sendt feil regning til meg.", language="nb"),
+        Turn(1, "agent", "Vi beklager at De har fått feil regning, og sender Dem en ny.", language="nb"),
+        Turn(2, "agent", "De kan prøve å logge inn igjen nå.", language="nb"),
+        Turn(3, "agent", "Hei,\n\nNy regning er sendt.\n\nCheers,\nSiri", language="nb")), language="nb",
+        channel="email")
+    assert [i.text for i in turn_inputs(conversation)] == [
+        "De har sendt feil regning til meg.",            # the customer writes no polite form: 'they'
+        "Vi beklager at du har fått feil regning, og sender deg en ny.",
+        "Du kan prøve å logge inn igjen nå.",            # the agent is polite in another turn
+        "Hei, Ny regning er sendt."]
+    assert [i.text for i in turn_inputs(conversation, version=5)][2:] == [
+        "De kan prøve å logge inn igjen nå.", "Hei, Ny regning er sendt. Cheers, Siri"]

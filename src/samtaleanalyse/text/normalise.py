@@ -25,7 +25,7 @@ from .nynorsk import nynorsk_edits
 from .register import polite_edits
 
 # Bumped when a step changes what the model reads: results scored with another version are not mixed.
-NORMALISATION_VERSION = "5"
+NORMALISATION_VERSION = "6"
 
 LINK = "[link]"
 EMAIL = "[email]"
@@ -153,6 +153,11 @@ _CLOSING = re.compile(
     r"med vänliga hälsningar|med vänlig hälsning|vänliga hälsningar|vänlig hälsning|bästa hälsningar|"
     r"mvh|hilsen|helsing|hälsningar|best regards|kind regards|warm regards|many thanks and regards|regards|"
     r"best wishes|yours sincerely|sincerely)(?![\w-])|(?<![\w-])--(?=\s)")
+# Informal closings, from normalisation 6: only alone on their line ("Cheers,"), since "best" and "take care"
+# are also words of a message.
+_INFORMAL_CLOSING = re.compile(
+    r"(?im)^[ \t]*(?:cheers|best|all the best|take care|ha det bra|ha det godt|ha det fint|hav det godt|"
+    r"hav det fint|ha det så bra|allt gott|ha det gott)[ \t]*[,!.]?[ \t]*$")
 # What may follow a closing: a name, a title, a company, a phone number; not a paragraph.
 _SIGNATURE_MAX_WORDS = 30
 _SIGNATURE_MAX_CHARS = 300
@@ -209,8 +214,10 @@ def _disclaimer(d: _Draft) -> None:
                 return
 
 
-def _signature(d: _Draft) -> None:
-    for m in _CLOSING.finditer(d.text):
+def _signature(d: _Draft, informal: bool = True) -> None:
+    closings = sorted([*_CLOSING.finditer(d.text), *(_INFORMAL_CLOSING.finditer(d.text) if informal else ())],
+                      key=lambda m: m.start())
+    for m in closings:
         tail = d.text[m.end():]
         if len(tail) <= _SIGNATURE_MAX_CHARS and len(tail.split()) <= _SIGNATURE_MAX_WORDS:
             before = len(d.text)
@@ -449,7 +456,8 @@ def _names(d: _Draft, names: frozenset[str], mentioned: bool = True) -> None:
 
 def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] | None = None,
                    language: str | None = None, plural_address: bool = True, nynorsk: bool = True,
-                   mentioned_names: bool = True) -> Normalised:
+                   mentioned_names: bool = True, polite_start: bool = True, polite_writer: bool = False,
+                   informal_closings: bool = True) -> Normalised:
     """The text the classifiers read of one turn of ``channel`` ("chat", "call", "email" or None).
 
     With ``names`` (the people's names its conversation gives: ``redact.names_in_conversation``; an empty set
@@ -459,13 +467,16 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
     may also address many (a customer's "ni" addresses the company). With ``language`` nb or nn and ``nynorsk``,
     nynorsk word forms read as bokmål (``text.nynorsk``). ``mentioned_names``: also the listed first names a turn
     writes with a capital inside a sentence ("your colleague Jonas"; ``redact.names.find_name_spans``).
+    ``polite_start`` (with ``language``): a polite "De" starting a sentence reads as "du" where the writer is
+    polite (this turn, or ``polite_writer``: ``text.register``). ``informal_closings``: an e-mail's signature
+    also starts at "Cheers," or "Ha det bra!" alone on a line.
     """
     d = _Draft(text)
     _entities(d)
     if channel == "email":
         _quoted_history(d)
         _disclaimer(d)
-        _signature(d)
+        _signature(d, informal_closings)
     _links(d)
     _email_addresses(d)
     _handles(d)
@@ -475,7 +486,8 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
     if names is not None:
         _names(d, names, mentioned_names)
     if language is not None:
-        d.apply("register", polite_edits(d.text, language, capitals_only=not plural_address))
+        d.apply("register", polite_edits(d.text, language, capitals_only=not plural_address,
+                                         polite_start=polite_start, polite_writer=polite_writer))
         if nynorsk:
             d.apply("nynorsk", nynorsk_edits(d.text, language))
     _whitespace(d)

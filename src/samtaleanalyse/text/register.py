@@ -11,6 +11,12 @@ model reads only, the forms that are unambiguous:
 - nn: "De" inside a sentence, and "Dykk", "Dykkar" (any case: *you*, *your*, singular polite or plural);
 - sv: "ni", "er", "ert", "era" (any case, any place: *you* plural or polite, never anything else).
 
+From normalisation 6 (``polite_start``), a capital "De" that starts a sentence reads as "du" too when
+the writer addresses the reader politely (a polite form inside a sentence of the same turn, or of another
+turn of the same writer: ``writes_politely``) and a verb follows ("De har helt rett", *you are quite
+right*); "Dem" and "Deres" at a sentence's start read as "deg" and "din" for such a writer. "De to
+ukene" (*the two weeks*) stays: no verb follows.
+
 Plural "you" becomes singular: for what an agent does to the customer it is the same address. In
 customers' turns the classifiers read only the capitalised forms (``classify.features.turn_reader``): a
 customer's "ni" or "dykk" addresses the company, and reading it as "du" cost attitude on dev.
@@ -33,6 +39,20 @@ _ANYWHERE: Mapping[str, Mapping[str, str]] = {
     "nn": {"dykk": "deg", "dykkar": "din"},
     "sv": {"ni": "du", "ert": "ditt", "era": "dina"},
 }
+# Verbs after which a sentence-initial "De" is the subject *you* (or *they*), not the article *the*.
+_VERBS_AFTER_DE: Mapping[str, frozenset[str]] = {
+    "nb": frozenset("har kan vil skal må får er blir bør kunne ville skulle hadde var fikk trenger mottar finner "
+                    "ønsker betaler slipper ser vet husker kommer".split()),
+    "da": frozenset("har kan vil skal må får er bliver bør kunne ville skulle havde var fik behøver modtager "
+                    "finder ønsker betaler slipper ser ved husker kommer".split()),
+    "nn": frozenset("har kan vil skal må får er blir bør kunne ville skulle hadde var fekk treng mottek finn "
+                    "ønskjer betaler slepp ser veit hugsar kjem".split()),
+}
+_AT_START: Mapping[str, Mapping[str, str]] = {
+    "nb": {"Dem": "deg", "Deres": "din"},
+    "da": {"Dem": "dig", "Deres": "din"},
+    "nn": {},  # "dykk" and "dykkar" are read anywhere already
+}
 # Swedish "er" is *you* (object) or *your*: the possessive when a noun follows.
 _SV_ER_OBJECT_BEFORE = frozenset(
     "i på om med för till från så nu idag imorgon snart igen tillbaka direkt senare också gärna redan "
@@ -54,20 +74,43 @@ def _cased(form: str, text: str, start: int) -> str:
     return form[:1].upper() + form[1:] if text[start].isupper() and _starts_sentence(text, start) else form
 
 
-def polite_edits(text: str, language: str | None, capitals_only: bool = False) -> list[tuple[int, int, str]]:
+def writes_politely(text: str, language: str | None) -> bool:
+    """Whether ``text`` addresses its reader with a form only the polite register has: a capital "De", "Dem"
+    or "Deres" inside a sentence (nb, da; "De" in nn), or "Dykk", "Dykkar" anywhere (nn)."""
+    inside = _INSIDE.get(language or "", {})
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if (word in inside and not _starts_sentence(text, m.start())) or (
+                language == "nn" and word.lower() in ("dykk", "dykkar")):
+            return True
+    return False
+
+
+def polite_edits(text: str, language: str | None, capitals_only: bool = False, polite_start: bool = False,
+                 polite_writer: bool = False) -> list[tuple[int, int, str]]:
     """``(start, end, plain)`` for each polite form of address in ``text`` (a turn in ``language``); with
-    ``capitals_only`` just the capitalised forms inside a sentence, which are never plural."""
+    ``capitals_only`` just the capitalised forms inside a sentence, which are never plural. With
+    ``polite_start``, also the forms that start a sentence when the writer is polite (this turn, or
+    ``polite_writer``: another of the writer's turns; see the module's note)."""
     inside = _INSIDE.get(language or "", {})
     anywhere = {} if capitals_only else _ANYWHERE.get(language or "", {})
     swedish_er = language == "sv" and not capitals_only
     if not inside and not anywhere and not swedish_er:
         return []
+    at_start = polite_start and language in _VERBS_AFTER_DE and (polite_writer or writes_politely(text, language))
     edits: list[tuple[int, int, str]] = []
     for m in _WORD.finditer(text):
         word = m.group()
         lower = word.lower()
-        if word in inside and not _starts_sentence(text, m.start()):
+        starts = _starts_sentence(text, m.start())
+        if word in inside and not starts:
             edits.append((m.start(), m.end(), inside[word]))
+        elif at_start and starts and word == "De":
+            nxt = _NEXT_WORD.match(text, m.end())
+            if nxt is not None and nxt.group(1).lower() in _VERBS_AFTER_DE[str(language)]:
+                edits.append((m.start(), m.end(), "Du"))
+        elif at_start and starts and word in _AT_START[str(language)]:
+            edits.append((m.start(), m.end(), _cased(_AT_START[str(language)][word], text, m.start())))
         elif lower in anywhere:
             edits.append((m.start(), m.end(), _cased(anywhere[lower], text, m.start())))
         elif swedish_er and lower == "er":

