@@ -256,3 +256,22 @@ def test_a_polite_writers_sentence_start_and_informal_closings_are_read_from_nor
         "Hei, Ny regning er sendt."]
     assert [i.text for i in turn_inputs(conversation, version=5)][2:] == [
         "De kan prøve å logge inn igjen nå.", "Hei, Ny regning er sendt. Cheers, Siri"]
+
+
+def test_politeness_is_read_from_what_the_writer_wrote() -> None:
+    """A quoted reply or a disclaimer's polite "De" does not make the customer a polite writer."""
+    from samtaleanalyse.classify.features import turn_inputs
+    from samtaleanalyse.conversation import Conversation, Turn
+
+    quoted = ("De har sendt feil pakke igjen!\n\nOn 3 March Kundeservice wrote:\n> Vi beklager at De har ventet.\n"
+              "\nDersom De har mottatt denne e-posten ved en feil, er den konfidensiell og skal slettes.")
+    conversation = Conversation("c6", (Turn(0, "customer", quoted, language="nb"),), language="nb", channel="email")
+    assert [i.text for i in turn_inputs(conversation)] == ["De har sendt feil pakke igjen!"]
+
+
+def test_language_identification_reads_informal_closings_as_before_normalisation_6() -> None:
+    from samtaleanalyse.text.normalise import language_text
+
+    text = "Hi,\n\nDone.\n\nCheers,\nSiri"
+    assert language_text(text, "email") == normalise_turn(text, "email", informal_closings=False).text
+    assert "Cheers" in language_text(text, "email") and "Cheers" not in normalise_turn(text, "email").text

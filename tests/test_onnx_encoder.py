@@ -116,7 +116,7 @@ def test_a_texts_vector_does_not_depend_on_the_texts_encoded_with_it(encoder):
 
 def test_int8_vectors_are_close_to_the_float32_graphs(encoder):
     """The same patch as the float32 graph on the same token ids: per-token activations keep every turn's
-    cosine above 0.995 (builder 2's per-tensor scale let the worst test turn fall to 0.985)."""
+    cosine above 0.993 (builder 2's per-tensor scale let the worst test turn fall to 0.985)."""
     import onnxruntime as ort
 
     from samtaleanalyse.classify.e5_patch import read_patch
@@ -130,7 +130,7 @@ def test_int8_vectors_are_close_to_the_float32_graphs(encoder):
     ref = np.concatenate([encoder._run(session, encoder.tokenizer.encode_batch([t], onnx_encoder.MAX_TOKENS))
                           for t in texts])
     cos = (encoder.encode(texts) * ref).sum(axis=1)
-    assert len(texts) > 100 and cos.min() > 0.995 and np.median(cos) > 0.999, (cos.min(), np.median(cos))
+    assert len(texts) > 100 and cos.min() > 0.993 and np.median(cos) > 0.998, (cos.min(), np.median(cos))
 
 
 def test_every_weight_product_of_the_int8_graph_is_integer():
@@ -149,14 +149,85 @@ def test_every_weight_product_of_the_int8_graph_is_integer():
         i.name for i in fp32.initializer}) for n in fp32.node)
 
 
+def _reference_linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The int8 linear layer in numpy, written from the module's note: rows quantised to uint8 with their own
+    scale and zero point (range holding 0), weights per column from -63 to 63, exact integer product."""
+    hi, lo = np.maximum(x.max(-1, keepdims=True), 0), np.minimum(x.min(-1, keepdims=True), 0)
+    step = np.maximum((hi - lo) / np.float32(255), np.float32(1e-8)).astype(np.float32)
+    zp = np.round(-lo / step)
+    codes = np.clip(np.round(x / step) + zp, 0, 255).astype(np.int64)
+    wq, w_scale = e5_onnx_graph.int8_weights(w)
+    acc = (codes - zp.astype(np.int64)) @ wq.astype(np.int64)
+    return (acc.astype(np.float32) * w_scale * step + b).astype(np.float32)
+
+
+def _linear_session(w: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-def]
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    k, n = w.shape
+    g = e5_onnx_graph.GraphWriter(int8=True)
+    out = g.linear("x", w, b, "t")
+    graph = helper.make_graph(g.nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "l", k])],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["b", "l", n])], g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", e5_onnx_graph.OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def test_the_int8_linear_layer_is_the_integer_product_of_quantised_rows():
+    """Edge rows (all zero, all negative, all positive, one huge value, tiny values, a padding row of zeros)
+    through the graph's linear layer against the numpy reference; and each row's output is its own."""
+    rng = np.random.default_rng(7)
+    k, n = 48, 10
+    w = rng.normal(size=(k, n)).astype(np.float32)
+    b = rng.normal(size=n).astype(np.float32)
+    rows = [np.zeros(k), -rng.uniform(0.1, 2, k), rng.uniform(0.1, 2, k), np.r_[1e4, rng.normal(size=k - 1)],
+            rng.normal(size=k) * 1e-6, rng.normal(size=k)]
+    x = np.stack(rows).astype(np.float32).reshape(2, 3, k)
+    session = _linear_session(w, b)
+    got = session.run(None, {"x": x})[0]
+    ref = _reference_linear(x, w, b)
+    assert np.allclose(got, ref, rtol=1e-5, atol=1e-5), np.abs(got - ref).max()
+    assert np.allclose(got.reshape(-1, n)[0], b)                         # a zero row gives the bias exactly
+    exact = x.reshape(-1, k) @ w + b
+    err = np.abs(got.reshape(-1, n) - exact)[[1, 2, 5]]
+    assert err.max() < 0.05 * np.abs(exact[[1, 2, 5]]).max()            # within a few per cent of float
+    # one row alone gives the bytes it gets among the others
+    for r in range(6):
+        alone = session.run(None, {"x": x.reshape(-1, k)[r][None, None]})[0]
+        assert np.array_equal(alone.reshape(n), got.reshape(-1, n)[r])
+
+
+def test_the_largest_codes_against_the_largest_weights_are_not_saturated():
+    """The worst case of the integer product: every activation code 255 against columns of +-WEIGHT_TOP. On a
+    CPU without VNNI, onnxruntime's AVX2 kernel adds neighbouring u8*s8 products in int16 (VPMADDUBSW) and
+    saturates above 32767; with weights up to 63 that cannot happen, and the sums must be exact here."""
+    k = 1536
+    w = np.ones((k, 4), dtype=np.float32)
+    w[:, 1] = -1.0
+    w[::2, 2] = -1.0
+    w[:, 3] = np.linspace(-1, 1, k)
+    session = _linear_session(w, np.zeros(4, dtype=np.float32))
+    x = np.ones((1, 1, k), dtype=np.float32)
+    got = session.run(None, {"x": x})[0].reshape(4)
+    assert np.allclose(got, _reference_linear(x, w, np.zeros(4, dtype=np.float32)).reshape(4), rtol=1e-6, atol=1e-4)
+    assert np.allclose(got[:3], [k, -k, 0.0], rtol=1e-6, atol=1e-4)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_int8_weights_round_to_the_nearest_step_of_each_column(seed):
     rng = np.random.default_rng(seed)
     w = rng.normal(size=(48, 10)).astype(np.float32) * rng.uniform(0.01, 3, size=10).astype(np.float32)
     w[:, 3] = 0.0  # a column of zeros keeps a usable scale
     q, scale = e5_onnx_graph.int8_weights(w)
+    top = int(e5_onnx_graph.WEIGHT_TOP)
     assert q.dtype == np.int8 and scale.shape == (10,) and np.all(scale > 0)
-    assert np.abs(q).max() <= 127 and np.all(np.abs(q).max(axis=0)[np.arange(10) != 3] == 127)
+    assert np.abs(q).max() <= top and np.all(np.abs(q).max(axis=0)[np.arange(10) != 3] == top)
+    # two neighbouring products of uint8 activations stay inside int16 (no saturation on AVX2's VPMADDUBSW)
+    assert 2 * 255 * top <= 32767
     assert np.all(np.abs(q * scale - w) <= scale / 2 + 1e-6)
 
 

