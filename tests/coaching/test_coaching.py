@@ -16,6 +16,7 @@ from samtaleanalyse.coaching.render import render_markdown
 from samtaleanalyse.coaching.score_words import describe_score
 from samtaleanalyse.coaching.texts import available_languages, load_texts
 from samtaleanalyse.coaching.trajectory import attitude_trajectory
+from samtaleanalyse.coaching.variants import VARIANTS
 from samtaleanalyse.conversation import LANGUAGES, Conversation, Turn
 from samtaleanalyse.corpus import load_corpus
 from samtaleanalyse.corpus.findings import stale_findings
@@ -129,17 +130,57 @@ def test_every_language_has_every_text_with_only_known_placeholders():
         assert set(t.findings) == set(RULES) == set(en.findings), lang
         assert set(t.summary) == set(en.summary) and set(t.labels) == set(en.labels) and set(t.severity) == set(en.severity)
         assert set(t.behaviours) == set(BEHAVIOURS) and set(t.score) == set(en.score) and set(t.format) == set(en.format)
-        for code, ft in t.findings.items():
-            fields = {f for _, f, _, _ in string.Formatter().parse(ft.message) if f}
-            assert fields <= {"turn", "quote"}, (lang, code)
-            assert not [f for _, f, _, _ in string.Formatter().parse(ft.suggestion) if f], (lang, code)
+        for code, base in t.findings.items():
+            assert set(base.variants) == set(en.findings[code].variants) == set(VARIANTS.get(code, ())), (lang, code)
+            for ft in (base, *base.variants.values()):
+                fields = {f for _, f, _, _ in string.Formatter().parse(ft.message) if f}
+                assert fields <= {"turn", "quote"}, (lang, code)
+                assert not [f for _, f, _, _ in string.Formatter().parse(ft.suggestion) if f], (lang, code)
 
 
 def test_every_rule_cites_an_existing_guidance_entry_from_a_seed():
     guidance = load_guidance()
     for code, rule in load_config().rules.items():
-        assert rule.guidance in guidance, code
-        assert guidance[rule.guidance].source in SEED_FILES
+        for entry in (rule.guidance, *rule.variant_guidance.values()):
+            assert entry in guidance, code
+            assert guidance[entry].source in SEED_FILES
+        assert set(rule.variant_guidance) <= set(VARIANTS.get(code, ())), code
+
+
+BLAMES_CUSTOMER = [
+    {"speaker": "customer", "text": "Fakturaen er dobbelt så høy som vanlig. Dette er ran!", "attitude": "hostile"},
+    {"speaker": "agent", "text": "Måleren lyver ikke. Det er nok du som har glemt å lese av strømmen i fjor.",
+     "behaviours": ["blame", "contradiction"]},
+    {"speaker": "customer", "text": "Jeg har lest av hver måned.", "attitude": "hostile"},
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_blaming_the_customer_gets_its_own_words_and_guidance(language):
+    """The same finding and points; the wording and the cited guidance say the fault was put on the customer."""
+    on_customer = Coach(feedback_language=language)(from_labels("t", "nb", BLAMES_CUSTOMER))
+    on_others = Coach(feedback_language=language)(from_labels("t", "nb", COMPLAINT))
+    mine = next(f for f in on_customer.issues if f.code == "blame_shifting")
+    theirs = next(f for f in on_others.issues if f.code == "blame_shifting")
+    texts = load_texts(language)
+    assert mine.variant == "customer" and theirs.variant is None
+    assert mine.title == texts.findings["blame_shifting"].variants["customer"].title != theirs.title
+    assert mine.guidance.id == "blame.solve_not_judge" and theirs.guidance.id == "blame.never_blame_others"
+    assert "glemt" in mine.message and mine.to_dict()["variant"] == "customer"
+    points = {i.code: i.points for i in on_customer.score.items}
+    assert points["blame_shifting"] == -load_config().rule("blame_shifting").points
+
+
+def test_a_team_can_point_a_variant_to_its_own_guidance(tmp_path):
+    team = tmp_path / "team.toml"
+    team.write_text('[findings.blame_shifting]\nvariant_guidance = { customer = "contradiction.dont_prove_wrong" }\n',
+                    encoding="utf-8")
+    coaching = Coach(config=load_config(team))(from_labels("t", "nb", BLAMES_CUSTOMER))
+    assert next(f for f in coaching.issues if f.code == "blame_shifting").guidance.id == "contradiction.dont_prove_wrong"
+    team.write_text('[findings.blame_shifting]\nvariant_guidance = "blame.solve_not_judge"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(team)
+    assert "variant_guidance" in str(err.value) and str(team) in str(err.value)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -32,7 +32,8 @@ def _ui_words(language: str) -> set[str]:
     strings = [v for table in page.values() if isinstance(table, dict) for v in table.values()]
     strings += [*texts.labels.values(), *texts.attitudes.values(), *texts.trajectory.values(), *texts.severity.values(),
                 *texts.behaviours.values(), *texts.score.values(), *texts.summary.values()]
-    strings += [s for f in texts.findings.values() for s in (f.title, f.message, f.suggestion)]
+    strings += [s for base in texts.findings.values() for f in (base, *base.variants.values())
+                for s in (f.title, f.message, f.suggestion)]
     # The guidance an agent reads: entry titles and texts, section and document titles.
     strings += [s for e in load_guidance().values() for s in (*e.in_language(language), e.section_in(language))]
     strings += [seed_title(name, language) for name in SEED_FILES]
@@ -223,6 +224,15 @@ def test_another_language_rewrites_the_findings_from_their_codes():
         assert texts.findings[f["code"]].title in shown and f["title"] not in english.texts
     assert "The customer raised a complaint" in shown and rec["summary"] not in shown
     assert 'lang="en"' in render_conversation_html(rec, language="en")
+
+
+def test_another_language_keeps_a_findings_variant():
+    rec = record("nb")
+    blame = dict(rec["findings"][0], code="blame_shifting", kind="issue", variant="customer")
+    rec["findings"] = [blame, dict(blame, variant=None)]
+    shown = "\n".join(Page(render_conversation_html(rec, language="en")).texts)
+    words = load_texts("en").findings["blame_shifting"]
+    assert words.variants["customer"].title in shown and words.title in shown
 
 
 def test_record_without_coaching_shows_the_transcript():

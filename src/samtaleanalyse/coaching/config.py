@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -14,7 +14,8 @@ Kind = Literal["issue", "strength"]
 Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
 KINDS: tuple[str, ...] = ("issue", "strength")
-_RULE_KEYS = {"enabled", "kind", "severity", "points", "counts_toward_score", "guidance", "min_confidence"}
+_RULE_KEYS = {"enabled", "kind", "severity", "points", "counts_toward_score", "guidance", "min_confidence",
+              "variant_guidance"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class RuleSettings:
     enabled: bool = True
     counts_toward_score: bool = True
     min_confidence: float = 0.0   # a finding less certain than this is not reported
+    # variant -> guidance entry, for a finding whose evidence says which case it is (coaching.variants)
+    variant_guidance: Mapping[str, str] = field(default_factory=dict)
+
+    def guidance_for(self, variant: str | None) -> str:
+        return self.variant_guidance.get(variant, self.guidance) if variant else self.guidance
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,11 @@ def _apply(config: CoachingConfig, data: Mapping[str, Any], origin: str, known_c
             raise _bad(origin, where, f"kind {values['kind']!r}", f"use one of {', '.join(KINDS)}.")
         if not isinstance(values.get("points", 0), (int, float)) or values.get("points", 0) < 0:
             raise _bad(origin, where, f"points {values.get('points')!r}", "use a number >= 0.")
+        variants = values.get("variant_guidance", {})
+        if not isinstance(variants, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                                        for k, v in variants.items()):
+            raise _bad(origin, where, f"variant_guidance {variants!r}",
+                       'write a table of variant = "guidance entry id", e.g. { customer = "blame.solve_not_judge" }.')
         base_rule = rules.get(code)
         if base_rule is None:
             missing = {"kind", "severity", "points", "guidance"} - set(values)

@@ -11,6 +11,7 @@ from .rules import Detection
 from .score import QualityScore
 from .texts import Texts
 from .trajectory import AttitudeTrajectory
+from .variants import finding_variant
 from .view import ConversationView
 
 QUOTE_CHARS = 160
@@ -48,11 +49,12 @@ class Finding:
     message: str
     suggestion: str
     guidance: GuidanceRef
+    variant: str | None = None   # which case of the finding the evidence shows (coaching.variants)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "kind": self.kind, "severity": self.severity, "confidence": self.confidence,
                 "turns": list(self.turns), "title": self.title, "message": self.message,
-                "suggestion": self.suggestion, "guidance": self.guidance.to_dict()}
+                "suggestion": self.suggestion, "guidance": self.guidance.to_dict(), "variant": self.variant}
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -82,16 +84,19 @@ def make_findings(view: ConversationView, detections: Sequence[Detection], confi
         rule = config.rule(d.code)
         if d.confidence < rule.min_confidence:
             continue
-        entry = guidance.get(rule.guidance)
+        variant = finding_variant(d.code, view, d.turns)
+        entry_id = rule.guidance_for(variant)
+        entry = guidance.get(entry_id)
         if entry is None:
-            raise ConfigError(f"finding {d.code} points to guidance entry {rule.guidance!r}, which does not exist.",
-                              hint="fix `guidance` in the rules file or add the entry to a guidance folder.")
-        words = texts.finding(d.code)
+            raise ConfigError(f"finding {d.code} points to guidance entry {entry_id!r}, which does not exist.",
+                              hint="fix `guidance` (or `variant_guidance`) in the rules file or add the entry to a "
+                                   "guidance folder.")
+        words = texts.finding(d.code, variant)
         first = d.turns[0] if d.turns else None
         message = finding_message(words.message, first, view.text_of(first) if first is not None else "")
         out.append(Finding(code=d.code, kind=rule.kind, severity=rule.severity, confidence=d.confidence,
                            turns=d.turns, title=words.title, message=message, suggestion=words.suggestion,
-                           guidance=guidance_ref(entry, texts.language)))
+                           guidance=guidance_ref(entry, texts.language), variant=variant))
     strengths = sorted((f for f in out if f.kind == "strength"), key=importance)
     issues = sorted((f for f in out if f.kind == "issue"), key=importance)
     return strengths + issues

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,6 +18,18 @@ class FindingText:
     title: str
     message: str        # placeholders {turn} and {quote}
     suggestion: str
+    # Wordings for a finding's variants ([findings.<code>.<variant>]), e.g. blame_shifting's "customer".
+    variants: Mapping[str, "FindingText"] = field(default_factory=dict)
+
+    def variant(self, name: str | None) -> "FindingText":
+        """The wording of variant ``name``; this one where it has none."""
+        return self.variants.get(name, self) if name else self
+
+
+def _finding_text(values: Mapping[str, Any]) -> FindingText:
+    plain = {k: v for k, v in values.items() if not isinstance(v, Mapping)}
+    variants = {k: FindingText(**v) for k, v in values.items() if isinstance(v, Mapping)}
+    return FindingText(**plain, variants=variants)
 
 
 @dataclass(frozen=True)
@@ -33,11 +45,11 @@ class Texts:
     format: Mapping[str, str]          # decimal sign, percent pattern
     score: Mapping[str, str]           # the score's breakdown in words
 
-    def finding(self, code: str) -> FindingText:
+    def finding(self, code: str, variant: str | None = None) -> FindingText:
         if code not in self.findings:
             raise ConfigError(f"feedback texts for {self.language!r} have no entry for finding {code!r}.",
                               hint=f"add [findings.{code}] with title, message and suggestion to texts/{self.language}.toml.")
-        return self.findings[code]
+        return self.findings[code].variant(variant)
 
     def attitude(self, label: str | None) -> str:
         return self.attitudes.get(label or "unknown", self.attitudes.get("unknown", "?"))
@@ -59,7 +71,7 @@ class Texts:
 
 def _parse(data: Mapping[str, Any], origin: str) -> Texts:
     try:
-        findings = {code: FindingText(**values) for code, values in data["findings"].items()}
+        findings = {code: _finding_text(values) for code, values in data["findings"].items()}
         return Texts(language=data["language"], attitudes=data["attitudes"], trajectory=data["trajectory"],
                      labels=data["labels"], summary=data["summary"], severity=data["severity"],
                      findings=findings, behaviours=data["behaviours"], format=data["format"], score=data["score"])

@@ -106,6 +106,9 @@ class FindingOut(_Open):
     message: str
     suggestion: str
     guidance: GuidanceRef
+    variant: Optional[str] = Field(default=None, description="Which case of the finding the evidence shows, where "
+                                   "the advice differs (blame_shifting: `customer` when the fault was put on the "
+                                   "customer); null for the finding's plain case.", examples=[None, "customer"])
 
 
 class ScoreItem(_Open):
