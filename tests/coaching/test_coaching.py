@@ -181,6 +181,15 @@ def test_a_team_can_point_a_variant_to_its_own_guidance(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(team)
     assert "variant_guidance" in str(err.value) and str(team) in str(err.value)
+    team.write_text('[findings.blame_shifting]\nvariant_guidance = { custmer = "blame.solve_not_judge" }\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(team)
+    assert "custmer" in str(err.value) and "customer" in str(err.value)
+    team.write_text('[findings.blame_shifting]\nvariant_guidance = { customer = "no.such.entry" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        Coach(config=load_config(team))
+    assert "no.such.entry" in str(err.value) and str(team) in str(err.value)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from ..errors import ConfigError
+from .variants import VARIANTS
 
 RULES_FILE = Path(__file__).parent / "rules.toml"
 
@@ -29,7 +30,7 @@ class RuleSettings:
     counts_toward_score: bool = True
     min_confidence: float = 0.0   # a finding less certain than this is not reported
     # variant -> guidance entry, for a finding whose evidence says which case it is (coaching.variants)
-    variant_guidance: Mapping[str, str] = field(default_factory=dict)
+    variant_guidance: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def guidance_for(self, variant: str | None) -> str:
         return self.variant_guidance.get(variant, self.guidance) if variant else self.guidance
@@ -88,6 +89,10 @@ def _apply(config: CoachingConfig, data: Mapping[str, Any], origin: str, known_c
                                                         for k, v in variants.items()):
             raise _bad(origin, where, f"variant_guidance {variants!r}",
                        'write a table of variant = "guidance entry id", e.g. { customer = "blame.solve_not_judge" }.')
+        unknown_variants = set(variants) - set(VARIANTS.get(code, ()))
+        if unknown_variants:
+            raise _bad(origin, where, f"no variant(s) {', '.join(sorted(unknown_variants))} of {code}",
+                       f"known: {', '.join(VARIANTS.get(code, ())) or 'none'}.")
         base_rule = rules.get(code)
         if base_rule is None:
             missing = {"kind", "severity", "points", "guidance"} - set(values)

@@ -19,7 +19,7 @@ class FindingText:
     message: str        # placeholders {turn} and {quote}
     suggestion: str
     # Wordings for a finding's variants ([findings.<code>.<variant>]), e.g. blame_shifting's "customer".
-    variants: Mapping[str, "FindingText"] = field(default_factory=dict)
+    variants: Mapping[str, "FindingText"] = field(default_factory=dict, hash=False)
 
     def variant(self, name: str | None) -> "FindingText":
         """The wording of variant ``name``; this one where it has none."""
