@@ -172,9 +172,37 @@ def _linear_session(w: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-de
     graph = helper.make_graph(g.nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "l", k])],
                               [helper.make_tensor_value_info(out, TensorProto.FLOAT, ["b", "l", n])], g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", e5_onnx_graph.OPSET)])
-    model.ir_version = 8
+    model.ir_version = e5_onnx_graph.IR_VERSION
     onnx.checker.check_model(model)
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def test_rows_quantise_to_the_codes_of_round_half_to_even():
+    """The graph's per-row codes (one QuantizeLinear block per row, builder 5) are exactly builder 4's
+    clip(round(x / step) + zero point): halves to even, the range clipped, an all-zero row all zero point."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    k = 64
+    rng = np.random.default_rng(3)
+    ties = np.r_[127.5, 0.0, np.arange(k - 2) * 0.5 + 0.25]          # step 0.5: every x / step ends in .5
+    rows = [np.zeros(k), ties, -ties, rng.normal(size=k), rng.normal(size=k) * 1e-7, np.r_[3e4, rng.normal(size=k - 1)]]
+    x = np.stack(rows).astype(np.float32)[None]
+    g = e5_onnx_graph.GraphWriter(int8=True)
+    codes, _, _ = g.quantised_rows("x", k)
+    graph = helper.make_graph(g.nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "l", k])],
+                              [helper.make_tensor_value_info(codes, TensorProto.UINT8, [1, "l", k])], g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", e5_onnx_graph.OPSET)])
+    model.ir_version = e5_onnx_graph.IR_VERSION
+    onnx.checker.check_model(model)
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    hi = np.maximum(x.max(-1, keepdims=True), np.float32(0))
+    lo = np.minimum(x.min(-1, keepdims=True), np.float32(0))
+    step = np.maximum((hi - lo) / np.float32(255), np.float32(1e-8))
+    want = np.clip(np.round(x / step) + np.round(-lo / step), 0, 255).astype(np.uint8)
+    assert np.array_equal(got, want)
+    assert np.all(got[0, 0] == 0) and got[0, 1, 2] == 0 and got[0, 1, 3] == 2   # 0.5 -> 0, 2.5 -> 2
 
 
 def test_the_int8_linear_layer_is_the_integer_product_of_quantised_rows():
@@ -294,7 +322,7 @@ def test_the_int8_model_loads_through_the_registry_and_scores_the_examples(built
     monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(built))
     clf = load_classifier(INT8, num_threads=1)
     assert isinstance(clf.encoder, OnnxE5Encoder) and clf.encoder.version.endswith("+onnx-int8." +
-                                                                                   e5_onnx_graph.BUILDER_VERSION)
+                                                                                   e5_onnx_graph.VECTORS_VERSION)
     convs = [c for c in iter_conversations([ROOT / "examples"]) if not isinstance(c, Exception)]
     assert len(convs) >= 5
     preds = clf.predict(convs)

