@@ -13,7 +13,7 @@ import numpy as np
 from ..conversation import Conversation, Turn
 from ..redact.names import names_in_conversation
 from ..text.normalise import NORMALISATION_VERSION, Normalised, message_text, normalise_turn
-from ..text.register import writes_politely
+from ..text.register import POLITE_LANGUAGES, writes_politely
 from .cues import CueFeatures, cue_features
 from .lexical import CharNgramVectorizer, SparseRows
 
@@ -58,9 +58,14 @@ def turn_reader(conversation: Conversation, version: int = int(NORMALISATION_VER
     polite "De" at a sentence's start (for a writer polite anywhere in the conversation) and informal e-mail
     closings ("Cheers,")."""
     names = conversation_names(conversation, mentioned=version >= 5) if version >= 2 else None
-    # what the writer wrote, not a quoted reply or a disclaimer's "Dersom De har mottatt ..."
-    polite_roles = {t.role for t in conversation.turns if version >= 6 and writes_politely(
-        message_text(t.text, conversation.channel), t.language or conversation.language)}
+    # what the writer wrote, not a quoted reply or a disclaimer's "Dersom De har mottatt ..."; read only in the
+    # languages with a polite register, and only until a role is known to write politely
+    polite_roles: set[str] = set()
+    for t in conversation.turns if version >= 6 else ():
+        language = t.language or conversation.language
+        if t.role not in polite_roles and language in POLITE_LANGUAGES and writes_politely(
+                message_text(t.text, conversation.channel), language):
+            polite_roles.add(t.role)
 
     def read(turn: Turn) -> Normalised:
         # A customer's plural "ni" or "dykk" addresses the company, and what it says about the customer's

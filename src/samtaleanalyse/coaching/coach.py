@@ -4,10 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import ConfigError
 from ..guidance.loader import GuidanceEntry, load_guidance
 from .config import CoachingConfig, load_config
-from .feedback import Finding, make_findings, summarise
+from .feedback import Finding, guidance_entry, make_findings, summarise
 from .rules import detect
 from .score import QualityScore, quality_score
 from .texts import load_texts
@@ -47,12 +46,9 @@ class Coach:
         self.feedback_language = feedback_language
         # A rule pointing to guidance that does not exist fails here, not in the middle of a batch.
         for rule in self.config.rules.values():
-            for entry in (rule.guidance, *rule.variant_guidance.values()):
-                if rule.enabled and entry not in self.guidance:
-                    raise ConfigError(f"finding {rule.code} points to guidance entry {entry!r}, which does not exist "
-                                      f"(rules: {', '.join(self.config.origin) or 'built in code'}).",
-                                      hint="fix `guidance` (or `variant_guidance`) in the rules file or add the entry "
-                                           "to a guidance folder.")
+            if rule.enabled:
+                for variant in (None, *rule.variant_guidance):
+                    guidance_entry(rule, variant, self.guidance, self.config.origin)
 
     def __call__(self, view: ConversationView) -> Coaching:
         language = self.feedback_language or view.language or "en"

@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
 from ..guidance.loader import GuidanceEntry, seed_title
-from .config import SEVERITIES, CoachingConfig
+from .config import SEVERITIES, CoachingConfig, RuleSettings
 from .rules import Detection
 from .score import QualityScore
 from .texts import Texts
@@ -76,6 +76,19 @@ def importance(f: Finding) -> tuple[int, float, int]:
     return (SEVERITIES.index(f.severity), -f.confidence, f.turns[0] if f.turns else 0)
 
 
+def guidance_entry(rule: RuleSettings, variant: str | None, guidance: Mapping[str, GuidanceEntry],
+                   origin: Sequence[str] = ()) -> GuidanceEntry:
+    """The guidance ``rule`` cites for ``variant``; a ConfigError naming the rules files where it does not exist."""
+    entry_id = rule.guidance_for(variant)
+    entry = guidance.get(entry_id)
+    if entry is None:
+        where = f" (rules: {', '.join(origin)})" if origin else ""
+        raise ConfigError(f"finding {rule.code} points to guidance entry {entry_id!r}, which does not exist{where}.",
+                          hint="fix `guidance` (or `variant_guidance`) in the rules file or add the entry to a "
+                               "guidance folder.")
+    return entry
+
+
 def make_findings(view: ConversationView, detections: Sequence[Detection], config: CoachingConfig,
                   guidance: Mapping[str, GuidanceEntry], texts: Texts) -> list[Finding]:
     """Strengths first, then issues, each group by severity, then confidence, then turn order."""
@@ -85,12 +98,7 @@ def make_findings(view: ConversationView, detections: Sequence[Detection], confi
         if d.confidence < rule.min_confidence:
             continue
         variant = finding_variant(d.code, view, d.turns)
-        entry_id = rule.guidance_for(variant)
-        entry = guidance.get(entry_id)
-        if entry is None:
-            raise ConfigError(f"finding {d.code} points to guidance entry {entry_id!r}, which does not exist.",
-                              hint="fix `guidance` (or `variant_guidance`) in the rules file or add the entry to a "
-                                   "guidance folder.")
+        entry = guidance_entry(rule, variant, guidance)
         words = texts.finding(d.code, variant)
         first = d.turns[0] if d.turns else None
         message = finding_message(words.message, first, view.text_of(first) if first is not None else "")

@@ -6,16 +6,21 @@ code, severity and points are the same either way: the variant changes what the 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 from .blame_target import blames_customer
 from .view import ConversationView
 
-VARIANTS: dict[str, tuple[str, ...]] = {"blame_shifting": ("customer",)}
+# finding -> variant -> whether an evidence turn's text (in a language) shows that case
+_CASES: Mapping[str, Mapping[str, Callable[[str, str | None], bool]]] = {
+    "blame_shifting": {"customer": blames_customer},
+}
+VARIANTS: Mapping[str, tuple[str, ...]] = {code: tuple(cases) for code, cases in _CASES.items()}
 
 
 def finding_variant(code: str, view: ConversationView, turns: Sequence[int]) -> str | None:
     """The variant of finding ``code`` with evidence ``turns`` in ``view``, or None for its plain case."""
-    if code == "blame_shifting" and turns and all(blames_customer(view.text_of(i), view.language) for i in turns):
-        return "customer"
+    for variant, shows in _CASES.get(code, {}).items():
+        if turns and all(shows(view.text_of(i), view.language) for i in turns):
+            return variant
     return None

@@ -272,7 +272,7 @@ def _finding(f: Mapping[str, Any], k: int, texts: Texts, page: PageTexts, same_l
         # Written again from the codes: the record's words are in another language.
         words = texts.findings.get(code)
         if words is not None:
-            words = words.variant(str(f.get("variant") or "") or None)
+            words = words.variant(str(f.get("variant") or ""))
             first = turns[0] if turns else None
             title, suggestion = words.title, words.suggestion
             message = finding_message(words.message, first, text_of.get(first, "") if first is not None else "")

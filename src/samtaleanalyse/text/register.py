@@ -63,6 +63,8 @@ _POLITE_CAPITALS: Mapping[str, frozenset[str]] = {
     "da": frozenset({"De", "Dem", "Deres"}),
     "nn": frozenset({"De", "Dykk", "Dykkar"}),
 }
+# The languages whose writers can show a polite register (writes_politely can be true only in these).
+POLITE_LANGUAGES: frozenset[str] = frozenset(_POLITE_CAPITALS)
 # Swedish "er" is *you* (object) or *your*: the possessive when a noun follows.
 _SV_ER_OBJECT_BEFORE = frozenset(
     "i på om med för till från så nu idag imorgon snart igen tillbaka direkt senare också gärna redan "
