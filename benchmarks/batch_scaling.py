@@ -49,11 +49,12 @@ finally:
 def build(folder: Path, size: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     source = test_split()
+    seen: set[tuple[str, int, str]] = set()
     per_file = 1000
     for f in range(0, size, per_file):
         lines = []
         for n in range(f, min(size, f + per_file)):
-            lines.append(json.dumps(perturb(source[n % len(source)], n, rng), ensure_ascii=False))
+            lines.append(json.dumps(perturb(source[n % len(source)], n, rng, seen=seen), ensure_ascii=False))
             if n % 500 == 17:
                 lines.append("{broken json")
             if n % 700 == 3:

@@ -271,6 +271,44 @@ def test_threads_run_sub_batches_side_by_side_with_the_same_vector_bytes(encoder
         assert a.shape == b.shape and np.array_equal(a, b) and np.array_equal(a, c)
     assert [x.shape for x in two.encode_groups([[], ["Hei"], []])] == [(0, 384), (1, 384), (0, 384)]
 
+def test_the_text_cache_encodes_a_repeated_text_once_and_gives_its_vector(built):
+    """With ``text_cache``, a text encoded before is not run again, and its vector is the one a fresh encoder
+    without the cache makes of it (to within the padding of another sub-batch)."""
+    texts = [t["text"] for c in corpus_conversations()[:4] for t in c["turns"]]
+    plain = OnnxE5Encoder(PATCH, num_threads=1, cache_folder=built)
+    cached = OnnxE5Encoder(PATCH, num_threads=1, cache_folder=built, text_cache=1000)
+    ran: list[int] = []
+    run = cached._run
+    cached._run = lambda session, ids: (ran.append(len(ids)), run(session, ids))[1]  # type: ignore[method-assign]
+    first = cached.encode(texts[:20])
+    assert sum(ran) == len(set(texts[:20]))
+    ran.clear()
+    again = cached.encode_groups([texts[10:30], texts[:5]])
+    assert sum(ran) == len(set(texts[20:30]) - set(texts[:20]))             # only the new texts ran
+    assert np.array_equal(again[1], first[:5])                              # the remembered bytes
+    assert np.allclose(again[0], plain.encode(texts[10:30]), atol=1e-6)
+    assert plain._known == {} and plain.text_cache == 0                    # off unless asked for
+
+
+def test_the_text_cache_keeps_the_texts_used_last():
+    enc = OnnxE5Encoder(PATCH, text_cache=3)
+    vec = lambda x: np.full(384, x, dtype=np.float32)  # noqa: E731
+    enc._remember([("a", vec(1)), ("b", vec(2)), ("c", vec(3))])
+    assert set(enc._recall({"a", "z"})) == {"a"}                          # "a" is now the last used
+    enc._remember([("d", vec(4))])
+    assert list(enc._known) == ["c", "a", "d"]                             # "b", used least recently, went
+    enc._remember([(str(i), vec(i)) for i in range(10)])                    # more than it keeps at once
+    assert list(enc._known) == ["7", "8", "9"] and enc._known["9"][0] == 9
+
+
+def test_the_pipelines_int8_encoder_keeps_a_bounded_text_cache(built, monkeypatch):
+    from samtaleanalyse.classify.loading import load_classifier
+
+    monkeypatch.setenv(onnx_encoder.CACHE_DIR_ENV, str(built))
+    clf = load_classifier(INT8, num_threads=1)
+    assert clf.encoder.text_cache == onnx_encoder.PIPELINE_TEXT_CACHE > 0
+
+
 def _conversation(record: dict):
     from samtaleanalyse.conversation import Conversation, Turn
 

@@ -209,10 +209,11 @@ class OnnxInt8Kind(PatchKind):
         return encoder_version(patch_sha256, layers)
 
     def build(self, spec: EncoderSpec, num_threads: int | None) -> Encoder:
-        from .onnx_encoder import OnnxE5Encoder
+        from .onnx_encoder import PIPELINE_TEXT_CACHE, OnnxE5Encoder
 
         assert spec.path is not None and spec.sha256 is not None
-        return OnnxE5Encoder(spec.path, patch_sha256=spec.sha256, num_threads=num_threads, layers=spec.layers)
+        return OnnxE5Encoder(spec.path, patch_sha256=spec.sha256, num_threads=num_threads, layers=spec.layers,
+                             text_cache=PIPELINE_TEXT_CACHE)
 
 
 class TransformersKind:

@@ -24,12 +24,18 @@ as it has threads. On 2 cores this made 178 turns/s where one run at a time on t
 conversations of the benchmark batch, ``benchmarks/onnx_threads.py``, builder 2): onnxruntime splits a
 small batch's matrices across threads poorly. A sub-batch's vectors are the same bytes whichever thread
 runs it, and however many threads there are.
+
+Repeated texts. ``text_cache`` (off by default; the model loader turns it on, ``PIPELINE_TEXT_CACHE``) keeps the
+vectors of the texts encoded last, so an agent's stock phrase is encoded once per batch, not once per chunk.
+A vector from the cache is one the encoder made for that text in another sub-batch: the same to within the
+padding note above. Benchmarks and tests that time or compare encodings of the same texts leave it off.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
@@ -43,6 +49,9 @@ ENCODER_KIND = "onnx-int8"
 CACHE_DIR_ENV = "SAMTALEANALYSE_CACHE"
 BATCH_SIZE = 16  # texts per sub-batch (length-sorted)
 PAD_WASTE = 1.25  # a sub-batch's padded tokens at most this many times its real ones (sub_batches)
+# Texts whose vectors the pipeline's encoder keeps: 10,000 vectors of 384 float32 are about 17 MB with their keys,
+# within the memory goal of issue 12 (a batch of 10,000 conversations peaked at 935 MiB without it).
+PIPELINE_TEXT_CACHE = 10_000
 
 
 def cache_dir() -> Path:
@@ -172,7 +181,7 @@ class OnnxE5Encoder:
 
     def __init__(self, patch: str | Path, patch_sha256: str | None = None, num_threads: int | None = None,
                  batch_size: int = BATCH_SIZE, cache_folder: str | Path | None = None,
-                 layers: int | None = None) -> None:
+                 layers: int | None = None, text_cache: int = 0) -> None:
         from .e5_patch import file_sha256, read_patch
         from .e5_tokenizer import E5Tokenizer
 
@@ -187,6 +196,7 @@ class OnnxE5Encoder:
         self.layers = layers
         self.batch_size = max(1, int(batch_size))
         self.cache_folder = Path(cache_folder) if cache_folder is not None else None
+        self.text_cache = max(0, int(text_cache))
         self.tokenizer = E5Tokenizer()
         self.model_file: Path | None = None
         self._session: Any = None
@@ -194,6 +204,8 @@ class OnnxE5Encoder:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
         self._lock = threading.Lock()
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()  # text -> vector, least recently used first
+        self._known_lock = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -231,9 +243,10 @@ class OnnxE5Encoder:
         """``[encode(g) for g in groups]``, with the sub-batches of all groups run side by side on the encoder's
         threads; each group is sorted and cut on its own (benchmarks and tests compare groupings)."""
         session = self._load()
+        known = self._recall({t for texts in groups for t in texts})
         jobs: list[tuple[int, list[str], list[list[int]]]] = []  # (group, texts, their token ids)
         for g, texts in enumerate(groups):
-            unique = list(dict.fromkeys(texts))
+            unique = [t for t in dict.fromkeys(texts) if t not in known]
             ids = self.tokenizer.encode_batch(unique, MAX_TOKENS)
             order = sorted(range(len(unique)), key=lambda i: (len(ids[i]), unique[i]))  # depends on the texts only
             for chunk in sub_batches([len(ids[i]) for i in order], self.batch_size):
@@ -243,11 +256,12 @@ class OnnxE5Encoder:
         run = lambda j: self._run(session, jobs[j][2])  # noqa: E731
         pool = self._threads_pool()
         results = list(pool.map(run, todo)) if pool is not None and len(todo) > 1 else [run(j) for j in todo]
-        vecs: list[dict[str, np.ndarray]] = [{} for _ in groups]
+        vecs: list[dict[str, np.ndarray]] = [dict(known) for _ in groups]
         for j, got in zip(todo, results):
             g, chunk_texts = jobs[j][0], jobs[j][1]
             for r, t in enumerate(chunk_texts):
                 vecs[g][t] = got[r]
+        self._remember([(t, got[r]) for j, got in zip(todo, results) for r, t in enumerate(jobs[j][1])])
         out = []
         for g, texts in enumerate(groups):
             arr = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -255,6 +269,26 @@ class OnnxE5Encoder:
                 arr[row] = vecs[g][t]
             out.append(arr)
         return out
+
+    def _recall(self, texts: set[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of ``texts``, each marked as used."""
+        if not self.text_cache:
+            return {}
+        with self._known_lock:
+            found = {t: self._known[t] for t in texts if t in self._known}
+            for t in found:
+                self._known.move_to_end(t)
+        return found
+
+    def _remember(self, encoded: Sequence[tuple[str, np.ndarray]]) -> None:
+        if not self.text_cache:
+            return
+        with self._known_lock:
+            for text, vec in encoded[-self.text_cache:]:
+                self._known[text] = vec.copy()  # a row of its sub-batch's array would keep the whole array alive
+                self._known.move_to_end(text)
+            while len(self._known) > self.text_cache:
+                self._known.popitem(last=False)
 
     def _run(self, session: Any, ids: Sequence[Sequence[int]]) -> np.ndarray:
         width = max(len(i) for i in ids)
