@@ -80,3 +80,49 @@ def test_a_refitted_vectorizer_forgets_the_words_of_its_old_vocabulary():
     fresh = CharNgramVectorizer(min_df=2, max_features=3000).fit(texts[150:])
     a, b = vec.transform(texts), fresh.transform(texts)
     assert np.array_equal(a.indices, b.indices) and np.array_equal(a.values, b.values)
+
+
+# --- cue features: the overlap block's per-line sets and the emoji count ----------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from samtaleanalyse.classify import cues as cue_module  # noqa: E402
+
+_WORDISH = st.text(alphabet=st.sampled_from(list("abcåøæXYZ 09.,!?\n") + ["ß", "İ", "ﬁ", "😀", "☀", "\r"]),
+                   max_size=60)
+
+
+def _reference_overlap_sets(text: str) -> tuple[set[str], set[str], set[str]]:
+    """From the definitions, on the whole text at once: stems (first five letters of each word of four or more
+    letters that is not a number), 4-grams of the words joined by one space, numbers."""
+    import re
+
+    words = re.findall(r"\w+", text.casefold())
+    joined = " ".join(words)
+    return ({w[:5] for w in words if len(w) >= 4 and not w.isdigit()},
+            {joined[i:i + 4] for i in range(len(joined) - 3)}, set(re.findall(r"\d+", text)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WORDISH, max_size=6))
+def test_overlap_sets_from_the_lines_equal_those_of_the_whole_text(lines):
+    text = "\n".join(lines)
+    book = cue_module._FactBook()
+    assert book.joined(text) == _reference_overlap_sets(text)
+    assert book.joined(text) == _reference_overlap_sets(text)  # again, from the remembered lines
+
+
+def test_overlap_sets_on_corpus_histories():
+    texts = _texts(400)
+    book = cue_module._FactBook()
+    for k in range(0, len(texts) - 5, 7):
+        history = "\n".join(texts[k:k + 5])
+        assert book.joined(history) == _reference_overlap_sets(history)
+
+
+@given(_WORDISH)
+def test_the_emoji_count_is_the_number_of_characters_in_the_emoji_blocks(text):
+    cues = cue_module.CueFeatures(cue_module.default_spec(["form"]))
+    row = cues._form(type("I", (), {"text": text, "context": ""})())
+    expected = sum(1 for c in text.strip() if 0x1F300 <= ord(c) <= 0x1FAFF or 0x2600 <= ord(c) <= 0x27BF)
+    assert row[cues.names.index("form:emoji")] == math.log1p(expected)

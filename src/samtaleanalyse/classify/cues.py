@@ -33,8 +33,49 @@ def _content_stems(text: str) -> set[str]:
 
 
 def _grams(text: str, n: int = 4) -> set[str]:
-    t = " ".join(_WORD.findall(text.casefold()))
+    return _string_grams(_words(text), n)
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _string_grams(t: str, n: int = 4) -> set[str]:
     return {t[i:i + n] for i in range(len(t) - n + 1)}
+
+
+class _Facts:
+    """What the overlap block reads of one text, worked out once per ``transform``: a turn comes back as the
+    next turns' context and, line by line, in their history."""
+
+    __slots__ = ("stems", "words", "grams", "numbers")
+
+    def __init__(self, text: str) -> None:
+        self.stems = _content_stems(text)
+        self.words = _words(text)
+        self.grams = _string_grams(self.words)
+        self.numbers = set(_DIGITS.findall(text))
+
+
+class _FactBook(dict):  # type: ignore[type-arg]
+    def __missing__(self, text: str) -> _Facts:
+        facts = self[text] = _Facts(text)
+        return facts
+
+    def joined(self, text: str) -> tuple[set[str], set[str], set[str]]:
+        """Stems, 4-grams and numbers of ``text`` from those of its lines: words, stems and numbers never span
+        a line break, and the only 4-grams the lines do not have themselves span the space that joins two
+        lines' words (the same sets ``_content_stems``, ``_grams`` and ``_DIGITS`` give the whole text)."""
+        lines = [self[line] for line in text.split("\n")]
+        if len(lines) == 1:
+            return lines[0].stems, lines[0].grams, lines[0].numbers
+        strings = [f.words for f in lines if f.words]
+        grams = set().union(*(f.grams for f in lines))
+        t, pos = " ".join(strings), -1
+        for s in strings[:-1]:
+            pos += len(s) + 1  # the joining space
+            grams.update(t[i:i + 4] for i in range(max(0, pos - 3), min(pos, len(t) - 4) + 1))
+        return (set().union(*(f.stems for f in lines)), grams, set().union(*(f.numbers for f in lines)))
 
 
 def _share(a: set[str], b: set[str]) -> float:
@@ -45,9 +86,7 @@ def _cos(a: set[str], b: set[str]) -> float:
     return len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0
 
 
-def _is_emoji(ch: str) -> bool:
-    o = ord(ch)
-    return 0x1F300 <= o <= 0x1FAFF or 0x2600 <= o <= 0x27BF
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
 class CueFeatures:
@@ -96,17 +135,19 @@ class CueFeatures:
         if not inputs or not self.names:
             return np.zeros((len(inputs), len(self.names)), dtype=np.float32)
         parts = []
+        counted: dict[str, np.ndarray] = {}  # a turn's text is the next turns' context: counted once
         for b in self.blocks:
             if b == "lexicon":
-                parts.append(np.log1p(self.matcher.counts_many([i.text for i in inputs])))  # type: ignore[union-attr]
+                parts.append(np.log1p(self.matcher.counts_many([i.text for i in inputs], counted)))  # type: ignore[union-attr]
             elif b == "context_lexicon":
-                parts.append(np.log1p(self.matcher.counts_many([i.context for i in inputs])))  # type: ignore[union-attr]
+                parts.append(np.log1p(self.matcher.counts_many([i.context for i in inputs], counted)))  # type: ignore[union-attr]
             elif b == "position":
                 parts.append(np.array([self._position(i) for i in inputs], dtype=np.float32))
             elif b == "form":
                 parts.append(np.array([self._form(i) for i in inputs], dtype=np.float32))
             elif b == "overlap":
-                parts.append(np.array([self._overlap(i) for i in inputs], dtype=np.float32))
+                book = _FactBook()
+                parts.append(np.array([self._overlap(i, book) for i in inputs], dtype=np.float32))
         return np.hstack(parts).astype(np.float32)
 
     @staticmethod
@@ -126,18 +167,17 @@ class CueFeatures:
         sentences = max(1, len(re.findall(r"[.!?]+(?:\s|$)", text)))
         return [math.log1p(text.count("?")), float(text.endswith("?")), math.log1p(text.count("!")), caps,
                 math.log1p(len(text)), math.log1p(len(words)), math.log1p(sentences),
-                float(bool(_DIGITS.search(text))), math.log1p(sum(1 for c in text if _is_emoji(c))),
+                float(bool(_DIGITS.search(text))), math.log1p(len(_EMOJI.findall(text))),
                 float(i.context.strip().endswith("?")), math.log1p(len(i.context))]
 
     @staticmethod
-    def _overlap(i: Any) -> list[float]:
-        t_words, c_words = _content_stems(i.text), _content_stems(i.context)
-        history = getattr(i, "history", "") or i.context
-        h_words = _content_stems(history)
-        t_grams = _grams(i.text)
-        nums_t, nums_h = set(_DIGITS.findall(i.text)), set(_DIGITS.findall(history))
-        return [_share(t_words, c_words), _share(c_words, t_words), _cos(t_grams, _grams(i.context)),
-                _share(t_words, h_words), _share(h_words, t_words), _cos(t_grams, _grams(history)),
+    def _overlap(i: Any, book: _FactBook | None = None) -> list[float]:
+        book = _FactBook() if book is None else book
+        t_words, t_grams, nums_t = book.joined(i.text)
+        c_words, c_grams, _ = book.joined(i.context)
+        h_words, h_grams, nums_h = book.joined(getattr(i, "history", "") or i.context)
+        return [_share(t_words, c_words), _share(c_words, t_words), _cos(t_grams, c_grams),
+                _share(t_words, h_words), _share(h_words, t_words), _cos(t_grams, h_grams),
                 float(bool(nums_t & nums_h)), math.log1p(len(t_words - h_words))]
 
 

@@ -372,11 +372,17 @@ class LexiconMatcher:
                     self._stems.setdefault(first, []).append((order, rest[0], ci))
                 else:
                     self._pairs.setdefault((first, rest[0]), []).append((order, rest[1:], prefix, ci))
+        # the tokens a term of more than a prefix starts with: most of a text's tokens start none
+        self._starts = frozenset(self._single) | frozenset(self._stems) | frozenset(a for a, _ in self._pairs)
 
     def _matches(self, toks: Sequence[str]) -> Iterator[tuple[int, int, int]]:
         """(first token, token after the last, category index) of every term found in ``toks``."""
         n = len(toks)
         for i, tok in enumerate(toks):
+            if tok not in self._starts:
+                for ci in self._prefix_hits(tok) if self._prefix else ():
+                    yield i, i + 1, ci
+                continue
             found = [(order, i + 1, ci) for order, ci in self._single.get(tok, ())]
             if i + 1 < n:
                 second = toks[i + 1]
@@ -419,9 +425,10 @@ class LexiconMatcher:
         toks = [t for t, _, _ in found]
         return [(found[i][1], found[j - 1][2], self.categories[ci]) for i, j, ci in self._matches(toks)]
 
-    def counts_many(self, texts: Sequence[str]) -> np.ndarray:
+    def counts_many(self, texts: Sequence[str], seen: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """``counts`` of each text; ``seen`` (text -> counts) may carry the texts counted by an earlier call."""
         if not texts:
             return np.zeros((0, len(self.categories)), dtype=np.float32)
         # a turn comes back as the next turn's context, and agents repeat their phrases: count each text once
-        seen: dict[str, np.ndarray] = {}
+        seen = {} if seen is None else seen
         return np.stack([seen[t] if t in seen else seen.setdefault(t, self.counts(t)) for t in texts])
