@@ -149,7 +149,8 @@ def child_latency(job: dict) -> dict:
     split = bench_batch.test_split()
     source = [c for c in split if len(c["turns"]) >= 12 and c.get("channel") == "chat"] \
         or [c for c in split if len(c["turns"]) >= 12]
-    records = [bench_batch.perturb(source[n % len(source)], n, rng, max_turns=12)
+    seen: set[tuple[str, int, str]] = set()  # a few chats copied many times: no copy repeats another's turns
+    records = [bench_batch.perturb(source[n % len(source)], n, rng, max_turns=12, seen=seen)
                for n in range(job["runs"] + job["warmup"])]
     with tempfile.TemporaryDirectory(prefix="perf-latency-") as tmp:
         bench_batch.write_jsonl(records, Path(tmp))

@@ -88,7 +88,9 @@ from hypothesis import strategies as st  # noqa: E402
 
 from samtaleanalyse.classify import cues as cue_module  # noqa: E402
 
-_WORDISH = st.text(alphabet=st.sampled_from(list("abcåøæXYZ 09.,!?\n") + ["ß", "İ", "ﬁ", "😀", "☀", "\r"]),
+# the emoji blocks' first and last characters and their neighbours outside them
+_EMOJI_EDGES = ["\u25ff", "\u2600", "\u27bf", "\u27c0", "\U0001f2ff", "\U0001f300", "\U0001faff", "\U0001fb00"]
+_WORDISH = st.text(alphabet=st.sampled_from(list("abcåøæXYZ 09.,!?\n") + ["ß", "İ", "ﬁ", "😀", "☀", "\r"] + _EMOJI_EDGES),
                    max_size=60)
 
 
@@ -126,3 +128,26 @@ def test_the_emoji_count_is_the_number_of_characters_in_the_emoji_blocks(text):
     row = cues._form(type("I", (), {"text": text, "context": ""})())
     expected = sum(1 for c in text.strip() if 0x1F300 <= ord(c) <= 0x1FAFF or 0x2600 <= ord(c) <= 0x27BF)
     assert row[cues.names.index("form:emoji")] == math.log1p(expected)
+
+
+def test_the_overlap_block_equals_the_whole_text_definitions_on_corpus_conversations():
+    """``CueFeatures.transform``'s overlap columns against a plain computation of each turn on its own."""
+    from samtaleanalyse.classify.features import turn_inputs
+    from samtaleanalyse.corpus import parse_record
+
+    records = [json.loads(line) for path in sorted((ROOT / "data" / "annotated" / "conversations").glob("*.jsonl"))[:2]
+               for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][:60]
+    inputs = [i for pos, r in enumerate(records) for i in turn_inputs(parse_record(r, file="x", line=pos + 1).to_conversation())]
+    cues = cue_module.CueFeatures(cue_module.default_spec(["overlap"]))
+    got = cues.transform(inputs)
+    for row, i in zip(got, inputs):
+        t_words, t_grams, nums_t = _reference_overlap_sets(i.text)
+        c_words, c_grams, _ = _reference_overlap_sets(i.context)
+        h_words, h_grams, nums_h = _reference_overlap_sets(i.history or i.context)
+        share = lambda a, b: len(a & b) / len(a) if a else 0.0  # noqa: E731
+        cos = lambda a, b: len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0  # noqa: E731
+        expected = [share(t_words, c_words), share(c_words, t_words), cos(t_grams, c_grams), share(t_words, h_words),
+                    share(h_words, t_words), cos(t_grams, h_grams), float(bool(nums_t & nums_h)),
+                    math.log1p(len(t_words - h_words))]
+        assert np.allclose(row, np.array(expected, dtype=np.float32)), i.text
+    assert sum(1 for i in inputs if "\n" in i.history) > 50  # histories of several turns were read

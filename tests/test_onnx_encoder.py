@@ -301,6 +301,26 @@ def test_the_text_cache_keeps_the_texts_used_last():
     assert list(enc._known) == ["7", "8", "9"] and enc._known["9"][0] == 9
 
 
+def test_the_text_cache_is_safe_against_callers_and_bounded_per_call(built):
+    """A caller changing a returned array does not change the cache; a text in two groups of one call gets a
+    vector in each (each group is cut on its own), the same to within padding; a call with more texts than the cache
+    holds keeps only as many; long texts are not kept."""
+    texts = [t["text"] for c in corpus_conversations()[:3] for t in c["turns"]]
+    short = [t for t in dict.fromkeys(texts) if len(t) <= onnx_encoder.CACHED_TEXT_CHARS][:8]
+    enc = OnnxE5Encoder(PATCH, num_threads=1, cache_folder=built, text_cache=5)
+    a, b = enc.encode_groups([short[:4], short[2:6]])
+    assert np.allclose(a[2:4], b[:2], atol=1e-6)
+    assert len(enc._known) == 5                                             # six distinct texts, room for five
+    first = enc.encode(short[5:6])
+    kept = first.copy()
+    first[:] = 0.0                                                          # the caller's array, not the cache's
+    assert np.array_equal(enc.encode(short[5:6]), kept)
+    long_text = "Hei, " + "jeg venter fortsatt på pakken min. " * 20
+    assert len(long_text) > onnx_encoder.CACHED_TEXT_CHARS
+    enc.encode([long_text])
+    assert long_text not in enc._known
+
+
 def test_the_pipelines_int8_encoder_keeps_a_bounded_text_cache(built, monkeypatch):
     from samtaleanalyse.classify.loading import load_classifier
 

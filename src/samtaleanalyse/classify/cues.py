@@ -22,6 +22,7 @@ BLOCKS = ("lexicon", "context_lexicon", "position", "form", "overlap")
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _STEM = 5  # words are compared by their first five letters: "forsinket" ~ "forsinkelsen"
+_GRAM = 4  # the overlap block's character n-grams
 
 
 def default_spec(blocks: Sequence[str] = BLOCKS) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def _content_stems(text: str) -> set[str]:
     return {w[:_STEM] for w in _WORD.findall(text.casefold()) if len(w) >= 4 and not w.isdigit()}
 
 
-def _grams(text: str, n: int = 4) -> set[str]:
+def _grams(text: str, n: int = _GRAM) -> set[str]:
     return _string_grams(_words(text), n)
 
 
@@ -40,7 +41,7 @@ def _words(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
-def _string_grams(t: str, n: int = 4) -> set[str]:
+def _string_grams(t: str, n: int = _GRAM) -> set[str]:
     return {t[i:i + n] for i in range(len(t) - n + 1)}
 
 
@@ -57,7 +58,9 @@ class _Facts:
         self.numbers = set(_DIGITS.findall(text))
 
 
-class _FactBook(dict):  # type: ignore[type-arg]
+class _FactBook(dict[str, _Facts]):
+    """Text -> its ``_Facts``; the sets handed out are the book's own, read and never changed."""
+
     def __missing__(self, text: str) -> _Facts:
         facts = self[text] = _Facts(text)
         return facts
@@ -74,7 +77,7 @@ class _FactBook(dict):  # type: ignore[type-arg]
         t, pos = " ".join(strings), -1
         for s in strings[:-1]:
             pos += len(s) + 1  # the joining space
-            grams.update(t[i:i + 4] for i in range(max(0, pos - 3), min(pos, len(t) - 4) + 1))
+            grams.update(t[i:i + _GRAM] for i in range(max(0, pos - _GRAM + 1), min(pos, len(t) - _GRAM) + 1))
         return (set().union(*(f.stems for f in lines)), grams, set().union(*(f.numbers for f in lines)))
 
 

@@ -26,9 +26,13 @@ small batch's matrices across threads poorly. A sub-batch's vectors are the same
 runs it, and however many threads there are.
 
 Repeated texts. ``text_cache`` (off by default; the model loader turns it on, ``PIPELINE_TEXT_CACHE``) keeps the
-vectors of the texts encoded last, so an agent's stock phrase is encoded once per batch, not once per chunk.
-A vector from the cache is one the encoder made for that text in another sub-batch: the same to within the
-padding note above. Benchmarks and tests that time or compare encodings of the same texts leave it off.
+vectors of up to that many texts of at most ``CACHED_TEXT_CHARS`` characters, the least recently used going
+first, so an agent's stock phrase is encoded once per batch, not once per chunk (long texts are seldom repeated,
+and they bound the cache's memory: 10,000 keys of 500 characters stored four bytes a character are 20 MB).
+A vector from the cache is the one the encoder made for that text in an earlier sub-batch, so a conversation's
+vectors depend, to within the padding note above (under 1e-6), on what the encoder saw before: in the service,
+or when workers take chunks in another order. Benchmarks and tests that time or compare encodings of the same
+texts turn it off.
 """
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ PAD_WASTE = 1.25  # a sub-batch's padded tokens at most this many times its real
 # Texts whose vectors the pipeline's encoder keeps: 10,000 vectors of 384 float32 are about 17 MB with their keys,
 # within the memory goal of issue 12 (a batch of 10,000 conversations peaked at 935 MiB without it).
 PIPELINE_TEXT_CACHE = 10_000
+CACHED_TEXT_CHARS = 500
 
 
 def cache_dir() -> Path:
@@ -256,7 +261,7 @@ class OnnxE5Encoder:
         run = lambda j: self._run(session, jobs[j][2])  # noqa: E731
         pool = self._threads_pool()
         results = list(pool.map(run, todo)) if pool is not None and len(todo) > 1 else [run(j) for j in todo]
-        vecs: list[dict[str, np.ndarray]] = [dict(known) for _ in groups]
+        vecs: list[dict[str, np.ndarray]] = [{} for _ in groups]
         for j, got in zip(todo, results):
             g, chunk_texts = jobs[j][0], jobs[j][1]
             for r, t in enumerate(chunk_texts):
@@ -266,7 +271,7 @@ class OnnxE5Encoder:
         for g, texts in enumerate(groups):
             arr = np.zeros((len(texts), self.dim), dtype=np.float32)
             for row, t in enumerate(texts):
-                arr[row] = vecs[g][t]
+                arr[row] = vecs[g][t] if t in vecs[g] else known[t]
             out.append(arr)
         return out
 
@@ -281,10 +286,12 @@ class OnnxE5Encoder:
         return found
 
     def _remember(self, encoded: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Keep the vectors of ``encoded``'s short texts; of a call with more than the cache holds, the last."""
         if not self.text_cache:
             return
+        short = list({t: v for t, v in encoded if len(t) <= CACHED_TEXT_CHARS}.items())  # a text of two groups once
         with self._known_lock:
-            for text, vec in encoded[-self.text_cache:]:
+            for text, vec in short[-self.text_cache:]:
                 self._known[text] = vec.copy()  # a row of its sub-batch's array would keep the whole array alive
                 self._known.move_to_end(text)
             while len(self._known) > self.text_cache:

