@@ -405,8 +405,11 @@ def test_reencode_layers_cuts_the_patch_and_refits_on_the_cut_graph(tmp_path, mo
     refits = []
     real_refit = export.refit_heads
     monkeypatch.setattr(export, "refit_heads", lambda *a, **kw: refits.append(kw) or real_refit(*a, **kw))
+    with pytest.raises(ValueError, match="d8_sympathy"):
+        reencode_mod.reencode(source, "onnx-int8", tmp_path / "bad", label_rules=("d9",), log=lambda m: None)
     folder, report = reencode_mod.reencode(source, "onnx-int8", tmp_path / "cut", layers=2, version="0.0.1",
-                                           twitter_train=True, real_text_weight=3.0, log=lambda m: None)
+                                           twitter_train=True, real_text_weight=3.0, label_rules=("d8_sympathy",),
+                                           log=lambda m: None)
     assert refits[0]["row_weights"] == {"real_text": 3.0}  # the weight reaches the fit
     header, cut = read_patch(folder / "encoder_patch.npz")
     _, full = read_patch(source / "encoder_patch.npz")
@@ -417,7 +420,12 @@ def test_reencode_layers_cuts_the_patch_and_refits_on_the_cut_graph(tmp_path, mo
     assert "--layers 2" in meta["training"]["reencoded"]["command"]
     assert meta["training"]["reencoded"]["real_text_weight"] == 3.0
     assert "first 2 layers" in (folder / "README.md").read_text()
+    # the rule is in the metadata, the command and the card, and the figures were taken through it
+    assert meta["tasks"]["behaviours"]["label_rules"] == ["d8_sympathy"] and "label_rules" not in meta["tasks"]["attitude"]
+    assert "--label-rules d8_sympathy" in meta["training"]["reencoded"]["command"]
+    assert "`d8_sympathy`" in (folder / "README.md").read_text()
     clf = load_classifier(folder, num_threads=1)
+    assert clf.model.label_rules("behaviours") == ("d8_sympathy",)
     assert clf.encoder.layers == 2 and clf.predict([load_corpus(CORPUS)[0].to_conversation()])[0]
 
 

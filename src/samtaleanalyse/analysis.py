@@ -41,6 +41,8 @@ class AnalysedConversation:
                     turn["behaviours"] = list(p.labels)
                     turn["behaviour_scores"] = dict(p.scores)
                 turn["uncertain"] = p.uncertain
+                if p.rules:
+                    turn["label_rules"] = list(p.rules)
         if self.coaching is not None:
             out.update(self.coaching.to_dict())
         return out

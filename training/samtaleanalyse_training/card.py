@@ -168,6 +168,14 @@ def model_card(meta: Mapping[str, Any]) -> str:
         "- Linear heads (scikit-learn logistic regression, class-balanced): one multinomial head for attitude"
         f" (C={meta.get('tasks', {}).get('attitude', {}).get('C', '–')}, temperature-scaled), one binary head per"
         f" behaviour with its own threshold; temperature and thresholds are tuned on {how_tuned}.",
+    ]
+    rules = meta.get("tasks", {}).get("behaviours", {}).get("label_rules") or []
+    if rules:
+        lines.append(f"- The behaviour labels then pass the annotation guidelines' rules {', '.join(f'`{r}`' for r in rules)}"
+                     " (`classify/label_rules.py`; `d8_sympathy`: a \"sorry to hear\" formula is empathy, not an apology,"
+                     " unless the turn also owns a failure). Every figure below is of the labels after the rules; a turn"
+                     " whose labels a rule changed says so in its record (`label_rules`).")
+    lines += [
         "- Weights are numpy arrays in `weights.npz` (loaded with `allow_pickle=False`), the vocabulary is JSON:"
         " loading this model runs no code, and inference needs numpy only.",
         "",

@@ -12,6 +12,7 @@ import numpy as np
 from samtaleanalyse.classify.artefact import TurnModel
 from samtaleanalyse.classify.features import dense_features, extra_features
 from samtaleanalyse.classify.heads import LinearHead
+from samtaleanalyse.classify.label_rules import apply_rules
 from samtaleanalyse.conversation import LANGUAGES
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 
@@ -46,8 +47,16 @@ def attitude_report(rows: Sequence[Example], proba: np.ndarray) -> dict[str, Any
     return att
 
 
-def behaviour_report(rows: Sequence[Example], proba: np.ndarray, thresholds: np.ndarray) -> dict[str, Any]:
+def behaviour_report(rows: Sequence[Example], proba: np.ndarray, thresholds: np.ndarray,
+                     rules: Sequence[str] = ()) -> dict[str, Any]:
+    """Metrics of the labels the pipeline gives: ``proba`` over ``thresholds``, then the model's guideline
+    ``rules`` (``TurnModel.label_rules``) on each row's text."""
     P = proba >= thresholds
+    if rules:
+        for k, r in enumerate(rows):
+            labels, changed = apply_rules(rules, "behaviours", [l for l, x in zip(BEHAVIOURS, P[k]) if x], r.text)
+            if changed:
+                P[k] = [l in labels for l in BEHAVIOURS]
     Y = np.array([[l in r.behaviours for l in BEHAVIOURS] for r in rows]).reshape(len(rows), len(BEHAVIOURS))
     beh = behaviour_metrics(Y, P)
     beh["per_language"] = {}
@@ -75,7 +84,7 @@ def score_predictions(model: TurnModel, rows: Sequence[Example], encoder: Any) -
     agent = [r for r in rows if r.role == "agent"]
     if agent and "behaviours" in model.heads:
         out["behaviours"] = behaviour_report(agent, predict_examples(model, agent, encoder, "behaviours"),
-                                             model.heads["behaviours"].thresholds)
+                                             model.heads["behaviours"].thresholds, model.label_rules("behaviours"))
     return out
 
 

@@ -54,6 +54,10 @@ class TurnModel:
     def uncertainty(self, task: str) -> float:
         return float(self.metadata.get("tasks", {}).get(task, {}).get("uncertain", 0.1 if task == "behaviours" else 0.55))
 
+    def label_rules(self, task: str) -> tuple[str, ...]:
+        """The guideline rules ``task``'s labels pass (``label_rules.py``); none for models before 0.10.3."""
+        return tuple(self.metadata.get("tasks", {}).get(task, {}).get("label_rules", ()))
+
     def uncertainty_scale(self, task: str) -> str:
         """How a multi-label head's ``uncertain`` margin is measured: "probability" (within the margin of a
         threshold; models before 0.7), or "logit" (within the log-odds distance the margin has at 0.5)."""

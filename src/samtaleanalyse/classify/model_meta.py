@@ -17,6 +17,7 @@ from ..errors import E_MODEL_FIELD, E_MODEL_INCOMPATIBLE, E_MODEL_LABELS, E_MODE
 from ..labels import ATTITUDES, BEHAVIOURS
 from .cues import CueFeatures
 from .encoder_kinds import EncoderKind, EncoderSpec, kind_of
+from .label_rules import RULE_TASKS
 from .model_files import (VERSION, Where, json_type, model_file, need_int, need_number, need_object, need_str, need_strings,
                           read_json, shown)
 
@@ -171,6 +172,13 @@ def _check_task(task: str, value: Any, where: Where) -> TaskSpec:
         raise where.at("uncertain_scale").fail(
             f"is {shown(spec['uncertain_scale'])}; expected one of {', '.join(UNCERTAIN_SCALES)}, and only for the "
             "multi-label behaviours head (attitude's flag is its top probability).", code=E_MODEL_FIELD, hint=HINT_FIELD)
+    if "label_rules" in spec:
+        rules = need_strings(spec["label_rules"], where.at("label_rules"))
+        wrong = [r for r in rules if RULE_TASKS.get(r) != task]
+        if wrong:
+            raise where.at("label_rules").fail(
+                f"names {shown(wrong)}; the {task} head's rules are {[r for r, t in RULE_TASKS.items() if t == task]}.",
+                code=E_MODEL_FIELD, hint=HINT_FIELD)
     thresholds = np.full(len(expected), 0.5)
     if MULTI_LABEL[task] or "thresholds" in spec:
         table = need_object(spec.get("thresholds"), where.at("thresholds"))

