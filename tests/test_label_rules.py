@@ -9,26 +9,44 @@ from pathlib import Path
 import pytest
 
 from samtaleanalyse.analysis import AnalysedConversation
-from samtaleanalyse.classify.label_rules import D8_SYMPATHY, apply_rules
+from samtaleanalyse.classify.label_rules import D8_SYMPATHY, NEGATED_FAULT, RULES, apply_rules
 from samtaleanalyse.conversation import Conversation, Turn
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = [json.loads(line) for line in (ROOT / "tests" / "data" / "label_rules" / "d8_sympathy.jsonl").read_text(
-    encoding="utf-8").splitlines() if line.strip()]
+
+def _cases(rule: str) -> list[dict]:
+    return [{**json.loads(line), "rule": rule} for line in (ROOT / "tests" / "data" / "label_rules" / f"{rule}.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['language']}-{c['text'][:30]}" for c in CASES])
-def test_d8_sympathy(case):
-    labels, changed = apply_rules([D8_SYMPATHY], "behaviours", case["labels"], case["text"])
+CASES = _cases(D8_SYMPATHY)
+FAULT_CASES = _cases(NEGATED_FAULT)
+
+
+@pytest.mark.parametrize("case", CASES + FAULT_CASES, ids=[f"{c['rule']}-{c['language']}-{c['text'][:30]}"
+                                                          for c in CASES + FAULT_CASES])
+def test_rule_cases(case):
+    labels, changed = apply_rules([case["rule"]], "behaviours", case["labels"], case["text"])
     assert list(labels) == case["expected"], case["note"]
-    assert changed == ((D8_SYMPATHY,) if sorted(case["labels"]) != sorted(case["expected"]) else ())
+    assert changed == ((case["rule"],) if sorted(case["labels"]) != sorted(case["expected"]) else ())
     assert apply_rules([], "behaviours", case["labels"], case["text"]) == (tuple(case["labels"]), ())
 
 
+def test_both_rules_together_name_what_changed():
+    text = "Sorry to hear that. It is not our fault, the courier lost it."
+    labels, changed = apply_rules(RULES, "behaviours", ["apology", "blame"], text)
+    # "Sorry" is inside the formula and "not our fault" denies the fault: only the two rules together excuse both
+    assert labels == ("empathy", "blame") and changed == (D8_SYMPATHY, NEGATED_FAULT)
+    assert apply_rules([D8_SYMPATHY], "behaviours", ["apology", "blame"], text)[0] == ("apology", "empathy", "blame")
+    labels, changed = apply_rules(RULES, "behaviours", ["apology", "blame"], "It is not our fault, the courier lost it.")
+    assert labels == ("blame",) and changed == (NEGATED_FAULT,)
+
+
 def test_the_cases_cover_every_language_and_both_outcomes():
-    assert {c["language"] for c in CASES} == {"nb", "nn", "da", "sv", "en"}
-    assert any("apology" in c["expected"] for c in CASES) and any("apology" not in c["expected"] for c in CASES
-                                                                  if "apology" in c["labels"])
+    for cases in (CASES, FAULT_CASES):
+        assert {c["language"] for c in cases} == {"nb", "nn", "da", "sv", "en"}
+        assert any("apology" in c["expected"] for c in cases) and any("apology" not in c["expected"] for c in cases
+                                                                      if "apology" in c["labels"])
 
 
 def test_a_behaviour_rule_leaves_attitude_alone():

@@ -171,10 +171,12 @@ def model_card(meta: Mapping[str, Any]) -> str:
     ]
     rules = meta.get("tasks", {}).get("behaviours", {}).get("label_rules") or []
     if rules:
-        lines.append(f"- The behaviour labels then pass the annotation guidelines' rules {', '.join(f'`{r}`' for r in rules)}"
-                     " (`classify/label_rules.py`; `d8_sympathy`: a \"sorry to hear\" formula is empathy, not an apology,"
-                     " unless the turn also owns a failure). Every figure below is of the labels after the rules; a turn"
-                     " whose labels a rule changed says so in its record (`label_rules`).")
+        from samtaleanalyse.classify.label_rules import RULE_SUMMARIES
+
+        lines.append("- The behaviour labels then pass the annotation guidelines' rules (`classify/label_rules.py`): "
+                     + "; ".join(f"`{r}`: {RULE_SUMMARIES.get(r, '')}" for r in rules)
+                     + ". Every figure below is of the labels after the rules; a turn whose labels a rule changed says"
+                     " so in its record (`label_rules`).")
     lines += [
         "- Weights are numpy arrays in `weights.npz` (loaded with `allow_pickle=False`), the vocabulary is JSON:"
         " loading this model runs no code, and inference needs numpy only.",

@@ -4,6 +4,11 @@ the heads to learn them.
 A model names the rules its labels pass (``metadata.json``: ``tasks.behaviours.label_rules``), so a model
 without them keeps its labels and its figures, and evaluation applies the same rules as the pipeline.
 
+``negated_fault`` (GUIDELINES.md, the blame examples: "Det är inte vårt fel utan deras" is ``blame``, no
+``apology``): the cue lexicon counts "vårt fel", "our fault", "vår feil" as owning the fault, and the heads then
+read a denial as an apology. A turn whose every apology word is such a fault phrase with a negation right
+before it ("det är inte vårt fel", "it isn't our fault") is not an apology.
+
 ``d8_sympathy`` (``data/annotated/GUIDELINES.md``, D8): "sorry to hear that", "leit å høre", "tråkigt att höra",
 "ked af at høre" are ``empathy``, not ``apology``, even when what was heard is the company's failure; a turn
 that also owns a failure ("sorry for the wait", "det er ikke godt nok av oss") gets both. The heads read
@@ -22,8 +27,13 @@ from ..labels import BEHAVIOURS
 from .lexicon import DEFAULT_LEXICON, LexiconMatcher
 
 D8_SYMPATHY = "d8_sympathy"
-RULES = (D8_SYMPATHY,)
-RULE_TASKS = {D8_SYMPATHY: "behaviours"}
+NEGATED_FAULT = "negated_fault"
+RULES = (D8_SYMPATHY, NEGATED_FAULT)
+RULE_TASKS = {D8_SYMPATHY: "behaviours", NEGATED_FAULT: "behaviours"}
+RULE_SUMMARIES = {
+    D8_SYMPATHY: 'a "sorry to hear" formula is empathy, not an apology, unless the turn also owns a failure (D8)',
+    NEGATED_FAULT: '"det är inte vårt fel", "it isn\'t our fault" deny the fault: no apology',
+}
 
 # The "... to hear" formulas of D8 in the five languages (nynorsk's "høyre", Danish and Swedish "læse"/"läsa").
 _SYMPATHY = re.compile(
@@ -39,9 +49,27 @@ _OWNERSHIP = re.compile(
     r"|\binte (?:så|den upplevelse),? (?:vi|som vi) (?:vill|önskar)", re.IGNORECASE)
 
 
+# The apology lexicon's terms that own a fault in so many words (the ones a negation turns into a denial).
+FAULT_TERMS = ("vår feil", "vår skyld", "vores fejl", "vores skyld", "vårt fel", "vår miss", "vores ansvar",
+               "feil hos oss", "feil hjå oss", "feil frå vår side", "feil fra vår side", "fejl hos os", "fel hos oss",
+               "fel från vår sida", "our mistake", "our fault", "our error", "on us", "on our side", "our end")
+_NEGATION = re.compile(r"inte|icke|ej|ikke|ikkje|aldri|aldrig|not|never|\w+n't", re.IGNORECASE)
+_WORDS = re.compile(r"[\w']+")
+
+
 @lru_cache(maxsize=1)
 def _apology_terms() -> LexiconMatcher:
     return LexiconMatcher({"apology": DEFAULT_LEXICON["apology"]})
+
+
+@lru_cache(maxsize=1)
+def _fault_terms() -> LexiconMatcher:
+    return LexiconMatcher({"fault": [t for t in FAULT_TERMS if t in DEFAULT_LEXICON["apology"]]})
+
+
+def _denied(text: str, a: int, b: int, faults: set[tuple[int, int]]) -> bool:
+    before = _WORDS.findall(text[max(0, a - 30):a])
+    return (a, b) in faults and bool(before) and _NEGATION.fullmatch(before[-1]) is not None
 
 
 def sympathy_formulas(text: str) -> list[tuple[int, int]]:
@@ -49,29 +77,52 @@ def sympathy_formulas(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _SYMPATHY.finditer(text)]
 
 
+def _apology_excused(rules: Sequence[str], text: str) -> tuple[str, ...]:
+    """The rules that together account for every apology word of ``text`` (none: it apologises). D8 counts a word
+    inside a "... to hear" formula, or none at all beside one; ``negated_fault`` a fault phrase denied."""
+    formulas = sympathy_formulas(text) if D8_SYMPATHY in rules else []
+    if formulas and _OWNERSHIP.search(text):
+        return ()
+    faults = {(a, b) for a, b, _ in _fault_terms().spans(text)} if NEGATED_FAULT in rules else set()
+    by: set[str] = {D8_SYMPATHY} if formulas else set()
+    for a, b, _ in _apology_terms().spans(text):
+        if any(a < e and s < b for s, e in formulas):
+            by.add(D8_SYMPATHY)
+        elif faults and _denied(text, a, b, faults):
+            by.add(NEGATED_FAULT)
+        else:
+            return ()
+    return tuple(r for r in RULES if r in by)
+
+
 def sympathy_only(text: str) -> bool:
     """Whether ``text`` says a "... to hear" formula and apologises only inside one (D8: not an apology)."""
-    formulas = sympathy_formulas(text)
-    if not formulas or _OWNERSHIP.search(text):
-        return False
-    return all(any(a < e and s < b for s, e in formulas) for a, b, _ in _apology_terms().spans(text))
+    return _apology_excused((D8_SYMPATHY,), text) == (D8_SYMPATHY,)
 
 
-def apply_rules(rules: Sequence[str], task: str, labels: Sequence[str], text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def denies_fault(text: str) -> bool:
+    """Whether every apology word of ``text`` is a fault phrase denied by the word right before it."""
+    return _apology_excused((NEGATED_FAULT,), text) == (NEGATED_FAULT,)
+
+
+def apply_rules(rules: Sequence[str], task: str, labels: Sequence[str], text: str
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``labels`` of a turn reading ``text`` (as the model read it) after ``rules``; and the rules that changed
     them, for the turn's record."""
-    out, changed = set(labels), []
-    for rule in rules:
-        if RULE_TASKS.get(rule) != task:
-            continue
-        if rule == D8_SYMPATHY and sympathy_formulas(text):
-            before = set(out)
-            if sympathy_only(text):
-                out.discard("apology")
-            out.add("empathy")
-            if out != before:
-                changed.append(rule)
-    return tuple(b for b in BEHAVIOURS if b in out) if task == "behaviours" else tuple(labels), tuple(changed)
+    active = [r for r in rules if RULE_TASKS.get(r) == task]
+    if not active:
+        return tuple(labels), ()
+    out, changed = set(labels), set()
+    if D8_SYMPATHY in active and "empathy" not in out and sympathy_formulas(text):
+        out.add("empathy")
+        changed.add(D8_SYMPATHY)
+    if "apology" in out:
+        excused = _apology_excused(active, text)
+        if excused:
+            out.discard("apology")
+            changed.update(excused)
+    return tuple(b for b in BEHAVIOURS if b in out), tuple(r for r in RULES if r in changed)
 
 
-__all__ = ["D8_SYMPATHY", "RULES", "RULE_TASKS", "apply_rules", "sympathy_formulas", "sympathy_only"]
+__all__ = ["D8_SYMPATHY", "FAULT_TERMS", "NEGATED_FAULT", "RULES", "RULE_SUMMARIES", "RULE_TASKS", "apply_rules", "denies_fault",
+           "sympathy_formulas", "sympathy_only"]
