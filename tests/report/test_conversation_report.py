@@ -172,6 +172,19 @@ def test_uncertain_turns_are_marked_for_a_person(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_a_turn_a_guideline_rule_relabelled_says_so_in_the_agents_language(language):
+    rec = record(language)
+    agent = next(t for t in rec["turns"] if t.get("speaker") == "agent")
+    agent["label_rules"] = ["d8_sympathy", "negated_fault", "a_rule_of_a_later_version"]
+    html = render_conversation_html(rec)
+    page = load_page_texts(language).page
+    block = re.search(rf'<li id="turn-{agent["index"] + 1}" class="[^"]*">(.*?)</li>', html, re.S)
+    assert block and html.count('class="tag tag-rule"') == 2                            # an unknown rule shows nothing
+    for rule in ("d8_sympathy", "negated_fault"):
+        assert page[f"rule_{rule}"] in unescape(block.group(1))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_attitude_describes_the_turn_with_words_beside_the_colour(language):
     rec = record(language)
     page = Page(render_conversation_html(rec))

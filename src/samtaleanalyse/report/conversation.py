@@ -86,6 +86,7 @@ class TurnView:
     behaviours_tag: str
     uncertain: bool
     mentions: tuple[Link, ...]
+    rules: tuple[str, ...] = ()      # what the guideline rules that changed its labels did (label_rules)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,8 @@ def _turn(t: Mapping[str, Any], position: int, lang: str, texts: Texts, page: Pa
         attitude_tag=p["attitude_tag"].format(attitude=texts.attitude(attitude)) if attitude else "",
         behaviours_tag=p["behaviours_tag"].format(behaviours=", ".join(behaviours)) if behaviours else "",
         uncertain=bool(t.get("uncertain")) and role != "system",
-        mentions=tuple(mentions.get(index, ())))
+        mentions=tuple(mentions.get(index, ())),
+        rules=tuple(p[f"rule_{r}"] for r in t.get("label_rules") or () if f"rule_{r}" in p))
 
 
 def _finding(f: Mapping[str, Any], k: int, texts: Texts, page: PageTexts, same_language: bool,
