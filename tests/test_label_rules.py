@@ -76,6 +76,46 @@ def test_a_model_that_names_the_rule_labels_through_it_and_says_so(ruled_model):
     before, after = ([p for p in preds if p.task == "behaviours"][0] for preds in (plain, ruled))
     assert "apology" in before.labels and before.rules == ()  # what the heads say (the failure D8 names)
     assert "apology" not in after.labels and "empathy" in after.labels and after.rules == (D8_SYMPATHY,)
+    assert "apology" in after.ruled_labels and set(after.ruled_labels) <= {"apology", "empathy"}
     assert after.scores == before.scores                      # the probabilities stay the heads'
     record = AnalysedConversation(conv, tuple(ruled)).to_dict()
     assert record["turns"][1]["label_rules"] == [D8_SYMPATHY] and "label_rules" not in record["turns"][0]
+
+
+def test_evaluation_scores_the_labels_after_the_models_rules():
+    """``behaviour_report`` with the model's rules gives the figures of the labels the pipeline gives."""
+    import numpy as np
+
+    pytest.importorskip("sklearn")
+    from samtaleanalyse.labels import BEHAVIOURS
+    from samtaleanalyse_training.data import Example
+    from samtaleanalyse_training.evaluate import behaviour_report
+
+    def row(text: str, gold: tuple[str, ...]) -> Example:
+        return Example("c", 1, "en", "dev", "agent", text, "", None, gold, 1, 2, 0)
+
+    rows = [row("Sorry to hear that. I have sent you a DM.", ("empathy",)),
+            row("So sorry for the long wait.", ("apology",))]
+    proba = np.full((2, len(BEHAVIOURS)), 0.1)
+    proba[:, BEHAVIOURS.index("apology")] = 0.9                            # the heads: both apologise
+    thresholds = np.full(len(BEHAVIOURS), 0.5)
+    plain = behaviour_report(rows, proba, thresholds)["per_label"]
+    ruled = behaviour_report(rows, proba, thresholds, (D8_SYMPATHY,))["per_label"]
+    assert plain["empathy"]["f1"] == 0.0 and plain["apology"]["precision"] == 0.5
+    assert ruled["empathy"]["f1"] == 1.0 and ruled["apology"]["f1"] == 1.0
+
+
+def test_coaching_reads_a_ruled_label_with_the_heads_certainty_turned_round():
+    from samtaleanalyse.classify.predict import TurnPrediction
+    from samtaleanalyse.coaching.view import from_analysis
+
+    conv = Conversation("c1", (Turn(0, "customer", "Nobody answers!"), Turn(1, "agent", "Sorry to hear that.")),
+                        language="en")
+    preds = (TurnPrediction(0, "attitude", {"hostile": 0.8, "sceptical": 0.1, "loyal": 0.0, "neutral": 0.1},
+                            ("hostile",), False, "m"),
+             TurnPrediction(1, "behaviours", {"apology": 0.9, "empathy": 0.2, "question": 0.05}, ("empathy",), False,
+                            "m", rules=(D8_SYMPATHY,), ruled_labels=("apology", "empathy")))
+    agent = from_analysis(AnalysedConversation(conv, preds)).agent[0]
+    assert not agent.has("apology") and agent.has("empathy")
+    assert agent.p("apology") == pytest.approx(0.1) and agent.p("empathy") == pytest.approx(0.8)
+    assert agent.p("question") == 0.05                                      # untouched labels keep the heads'

@@ -35,26 +35,31 @@ RULE_SUMMARIES = {
     NEGATED_FAULT: '"det är inte vårt fel", "it isn\'t our fault" deny the fault: no apology',
 }
 
-# The "... to hear" formulas of D8 in the five languages (nynorsk's "høyre", Danish and Swedish "læse"/"läsa").
+# The "... to hear" formulas of D8 in the five languages (nynorsk's "høyre"/"høyra", "lesa"; Danish and Swedish
+# "læse"/"läsa"). "Sorry to see" counts too: the labelled support threads read it as D8's formula.
 _SYMPATHY = re.compile(
     r"\b(?:(?:so |very |really |truly )?(?:sorry|sad) to (?:hear|read|see|learn)"
-    r"|(?:leit|leitt|trist|synd|kjedelig|beklager|lei(?: meg)? for) å (?:høre|høyre|lese)"
-    r"|(?:ked af|ærgerligt|trist|kedeligt|øv|beklager|synd) at (?:høre|læse)"
-    r"|(?:tråkigt|ledsen|synd|trist|beklagar) att (?:höra|läsa))\b", re.IGNORECASE)
+    r"|(?:leit|leitt|trist|synd|kjedelig|kjipt|trasig|beklager|lei(?: meg)? for) å (?:høre|høyre|høyra|lese|lesa)"
+    r"|(?:ked af|ærgerligt|trist|kedeligt|øv|beklager|beklageligt|synd) at (?:høre|læse)"
+    r"|(?:tråkigt|ledsen|synd|trist|beklagar) att (?:få )?(?:höra|läsa))\b", re.IGNORECASE)
 # Owning a failure in words the cue lexicon's apology terms lack.
 _OWNERSHIP = re.compile(
-    r"\bnot (?:the experience|how|what) we (?:would |'d )?(?:want|like|expect)"
-    r"|\bikke (?:sådan|den oplevelse),? (?:vi|som vi) (?:vil|ønsker)"
-    r"|\bikkj?e (?:slik|sånn|den opplevelsen),? (?:vi|me|som vi|som me) (?:vil|ønsker|ønskjer)"
-    r"|\binte (?:så|den upplevelse),? (?:vi|som vi) (?:vill|önskar)", re.IGNORECASE)
+    r"\b(?:not|isn't|wasn't|is not|was not) (?:the experience|the level of service|the service|how|what) we"
+    r" (?:would |'d )?(?:want|like|expect|aim)"
+    r"|\bnot how it should (?:be|have been)|\bwe (?:messed|screwed) up|\bwe got (?:it|this|that) wrong"
+    r"|\bikke (?:sådan|den oplevelse),? (?:vi|som vi) (?:vil|ønsker)|\bikke sådan,? det skal være"
+    r"|\bikkj?e (?:slik|sånn|den opplevelsen|den opplevinga),? (?:vi|me|som vi|som me) (?:vil|ønsker|ønskjer)"
+    r"|\bikkj?e (?:slik|sånn),? det skal (?:være|vere)"
+    r"|\binte (?:så|den upplevelse),? (?:vi|som vi) (?:vill|önskar)|\binte som det ska vara", re.IGNORECASE)
 
 
 # The apology lexicon's terms that own a fault in so many words (the ones a negation turns into a denial).
 FAULT_TERMS = ("vår feil", "vår skyld", "vores fejl", "vores skyld", "vårt fel", "vår miss", "vores ansvar",
                "feil hos oss", "feil hjå oss", "feil frå vår side", "feil fra vår side", "fejl hos os", "fel hos oss",
                "fel från vår sida", "our mistake", "our fault", "our error", "on us", "on our side", "our end")
-_NEGATION = re.compile(r"inte|icke|ej|ikke|ikkje|aldri|aldrig|not|never|\w+n't", re.IGNORECASE)
-_WORDS = re.compile(r"[\w']+")
+# A negation right before a fault phrase, with nothing but spaces between: "ikke vår feil" denies the fault,
+# "Pakken kom ikke – vår feil" owns it.
+_DENIAL = re.compile(r"\b(?:inte|icke|ej|ingen|ikke|ikkje|aldri|aldrig|not|never|no|\w+n't)\s+$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -68,18 +73,23 @@ def _fault_terms() -> LexiconMatcher:
 
 
 def _denied(text: str, a: int, b: int, faults: set[tuple[int, int]]) -> bool:
-    before = _WORDS.findall(text[max(0, a - 30):a])
-    return (a, b) in faults and bool(before) and _NEGATION.fullmatch(before[-1]) is not None
+    return (a, b) in faults and _DENIAL.search(text[max(0, a - 30):a]) is not None
+
+
+def _plain_apostrophes(text: str) -> str:
+    """’ and ʼ as ', one character for one, so that "shouldn’t have" meets the lexicon's "shouldn't have"."""
+    return text.replace("\u2019", "'").replace("\u02bc", "'")
 
 
 def sympathy_formulas(text: str) -> list[tuple[int, int]]:
     """Where ``text`` says one of D8's "... to hear" formulas."""
-    return [m.span() for m in _SYMPATHY.finditer(text)]
+    return [m.span() for m in _SYMPATHY.finditer(_plain_apostrophes(text))]
 
 
 def _apology_excused(rules: Sequence[str], text: str) -> tuple[str, ...]:
     """The rules that together account for every apology word of ``text`` (none: it apologises). D8 counts a word
     inside a "... to hear" formula, or none at all beside one; ``negated_fault`` a fault phrase denied."""
+    text = _plain_apostrophes(text)
     formulas = sympathy_formulas(text) if D8_SYMPATHY in rules else []
     if formulas and _OWNERSHIP.search(text):
         return ()

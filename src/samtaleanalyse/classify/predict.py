@@ -24,6 +24,7 @@ class TurnPrediction:
     uncertain: bool
     model: str
     rules: tuple[str, ...] = ()    # the guideline rules that changed the head's labels (label_rules.py)
+    ruled_labels: tuple[str, ...] = ()  # the labels they added or took away
 
 
 def task_probabilities(model: TurnModel, encoder: Encoder, flat: Sequence[TurnInput]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -80,14 +81,19 @@ class TurnClassifier:
                   proba: np.ndarray, per_turn: dict[int, TurnPrediction]) -> None:
         head = model.heads[task]
         labels = head.labels_from_proba(proba)
-        rules = model.label_rules(task)
+        # the rules the classifier's model names, for a cascade's first stage too: a turn's labels must not
+        # depend on which stage read it
+        rules = self.model.label_rules(task)
         changed: list[tuple[str, ...]] = [()] * len(labels)
+        flipped: list[tuple[str, ...]] = [()] * len(labels)
         if rules:
             ruled = [apply_rules(rules, task, labs, flat[r].text) for r, labs in zip(rows, labels)]
+            flipped = [tuple(l for l in head.labels if (l in before) != (l in after))
+                       for before, (after, _) in zip(labels, ruled)]
             labels, changed = [labs for labs, _ in ruled], [c for _, c in ruled]
         margin = model.uncertainty(task)
         near = near_threshold(head.thresholds, margin, model.uncertainty_scale(task)) if head.multi_label else None
-        for r, p, labs, by in zip(rows, proba, labels, changed):
+        for r, p, labs, by, turned in zip(rows, proba, labels, changed, flipped):
             if near is not None:
                 uncertain = near(p)
             else:
@@ -95,7 +101,7 @@ class TurnClassifier:
             per_turn[int(r)] = TurnPrediction(
                 turn_index=flat[r].turn_index, task=task,
                 scores={l: round(float(x), 4) for l, x in zip(head.labels, p)},
-                labels=labs, uncertain=uncertain, model=model.name, rules=by)
+                labels=labs, uncertain=uncertain, model=model.name, rules=by, ruled_labels=turned)
 
     def predict(self, conversations: Sequence[Conversation]) -> list[list[TurnPrediction]]:
         inputs = [turn_inputs(c, normalise=self.normalise, version=self.model.text_normalisation) for c in conversations]

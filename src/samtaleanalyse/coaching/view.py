@@ -97,6 +97,9 @@ def from_analysis(analysed: "AnalysedConversation") -> ConversationView:
             out.append(LabelledTurn(index=turn.index, role="customer", text=turn.text,
                                     attitude=p.labels[0] if p.labels else None, scores=dict(p.scores)))
         else:
+            # A label a guideline rule added or took away (label_rules.py) is read with the heads' certainty
+            # turned round: "Sorry to hear" that the heads scored 0.9 apology is an apology absent with 0.9.
+            scores = {l: (1.0 - s if l in p.ruled_labels else s) for l, s in p.scores.items()}
             out.append(LabelledTurn(index=turn.index, role="agent", text=turn.text,
-                                    behaviours=frozenset(p.labels), scores=dict(p.scores)))
+                                    behaviours=frozenset(p.labels), scores=scores))
     return ConversationView(conv.id, conv.language or "en", tuple(out))
