@@ -71,7 +71,7 @@ def run(model: Path, draw: Path, real_text_weight: float | None = None) -> dict[
     from samtaleanalyse.classify.onnx_encoder import ENCODER_KIND, OnnxE5Encoder
     from samtaleanalyse.classify.predict import TurnClassifier
     from samtaleanalyse_training.augment_asr import original_id
-    from samtaleanalyse_training.finetune.export import refit_heads
+    from samtaleanalyse_training.finetune.export import refit_heads, with_label_rules
     from samtaleanalyse_training.finetune.reencode import TextVectors, heads_examples, recipe_options, text_vectors
     from samtaleanalyse_training.robustness import parallel_consistency
 
@@ -97,6 +97,8 @@ def run(model: Path, draw: Path, real_text_weight: float | None = None) -> dict[
                           encoder.version)
     heads, dev = refit_heads(config.get("heads_config") or None, fit_rows, vectors, seed=config.get("seed"),
                              row_weights={"real_text": weight} if weight != 1.0 else None)
+    # the model's guideline rules on the refitted heads' labels, as the pipeline applies them
+    heads = with_label_rules(heads, meta.get("tasks", {}).get("behaviours", {}).get("label_rules") or ())
     result = parallel_consistency(TurnClassifier(heads, encoder), groups)
     codes, odd = odd_codes(result["disagreements"], result["languages"])
     return {"model": f"{meta.get('name')}@{meta.get('version')}", "draw": str(draw.relative_to(ROOT)),

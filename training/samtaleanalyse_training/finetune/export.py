@@ -76,6 +76,16 @@ class VectorEncoder:
             if texts else np.zeros((0, self.dim), dtype=np.float32)
 
 
+def with_label_rules(model: TurnModel, rules: Sequence[str]) -> TurnModel:
+    """``model`` naming the guideline ``rules`` its behaviour labels pass (``classify/label_rules.py``); set before
+    any figure is taken, since evaluation applies the model's rules."""
+    if not rules:
+        return model
+    tasks = dict(model.metadata.get("tasks", {}))
+    tasks["behaviours"] = {**tasks.get("behaviours", {}), "label_rules": list(dict.fromkeys(rules))}
+    return dataclasses.replace(model, metadata={**model.metadata, "tasks": tasks})
+
+
 def refit_heads(heads_config: str | Path | None, examples: Sequence[Example], encoder: Any,
                 *, seed: int | None = None,
                 row_weights: dict[str, float] | None = None) -> tuple[TurnModel, dict[str, Any]]:

@@ -13,7 +13,6 @@ The patch file is copied (git stores identical files once); the .onnx file is ne
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import platform
@@ -212,7 +211,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
 
     from ..card import model_card
     from ..train import data_hash
-    from .export import card, refit_heads, write_model
+    from .export import card, refit_heads, with_label_rules, write_model
     from .train import _installed
 
     if twitter_labels is not None and not twitter_train:
@@ -257,10 +256,7 @@ def reencode(source: str | Path, encoder_kind: str, out: str | Path, *, corpus: 
     encoder = TextVectors(text_vectors(examples, onnx, log), onnx.name, onnx.dim, onnx.version)
     turn_model, dev = refit_heads(cfg.get("heads_config") or None, examples, encoder, seed=cfg.get("seed"),
                                   row_weights={"real_text": real_text_weight} if real_text_weight != 1.0 else None)
-    if label_rules:  # in the metadata before any figure is taken: evaluation applies the model's rules
-        tasks = dict(turn_model.metadata.get("tasks", {}))
-        tasks["behaviours"] = {**tasks.get("behaviours", {}), "label_rules": list(dict.fromkeys(label_rules))}
-        turn_model = dataclasses.replace(turn_model, metadata={**turn_model.metadata, "tasks": tasks})
+    turn_model = with_label_rules(turn_model, label_rules)
 
     test_rows = [e for e in examples if e.split == "test"]
     dev_rows = [e for e in examples if e.split == "dev"]
