@@ -505,6 +505,7 @@ def test_recipe_options_restate_the_shipped_models_reencode_command():
     again = reencoded_meta({"name": "turns-e5-qat", "version": "0.3.0"}, Path("models/turns-e5-qat"),
                            Path("models/turns-e5-int8"), "onnx-int8", version=meta["version"],
                            twitter_labels=[Path("data/annotated/external/ibm_twitter_dev.pass_a.jsonl")],
+                           label_rules=meta["tasks"]["behaviours"].get("label_rules", ()),
                            **{k: v for k, v in opts.items() if k not in ("twitter_labels", "augment_swaps")})
     assert again["command"] == meta["training"]["reencoded"]["command"]
     assert recipe_options({}, labels) == {"twitter_train": False, "twitter_labels": None, "translated": False,
