@@ -53,26 +53,24 @@ def test_a_behaviour_rule_leaves_attitude_alone():
     assert apply_rules([D8_SYMPATHY], "attitude", ("hostile",), "Sorry to hear that.") == (("hostile",), ())
 
 
-@pytest.fixture(scope="module")
-def ruled_model(tmp_path_factory) -> Path:
-    """The default model with D8 named in its metadata (a copy; the shipped folder is not changed)."""
+def _model_copy(folder: Path, rules: list[str]) -> Path:
+    """A copy of the default model naming ``rules`` (the shipped folder is not changed)."""
     from samtaleanalyse.classify.loading import default_model_path
 
-    folder = tmp_path_factory.mktemp("ruled") / "model"
     shutil.copytree(default_model_path(), folder)
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    meta["tasks"]["behaviours"]["label_rules"] = [D8_SYMPATHY]
+    meta["tasks"]["behaviours"]["label_rules"] = rules
     (folder / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return folder
 
 
-def test_a_model_that_names_the_rule_labels_through_it_and_says_so(ruled_model):
-    from samtaleanalyse.classify.loading import default_model_path, load_classifier
+def test_a_model_that_names_the_rule_labels_through_it_and_says_so(tmp_path):
+    from samtaleanalyse.classify.loading import load_classifier
 
     conv = Conversation("c1", (Turn(0, "customer", "My package never arrived and nobody answers."),
                                Turn(1, "agent", "Sorry to hear that. I have sent you a DM.")), language="en")
-    plain = load_classifier(default_model_path(), num_threads=1).predict([conv])[0]
-    ruled = load_classifier(ruled_model, num_threads=1).predict([conv])[0]
+    plain = load_classifier(_model_copy(tmp_path / "plain", []), num_threads=1).predict([conv])[0]
+    ruled = load_classifier(_model_copy(tmp_path / "ruled", [D8_SYMPATHY]), num_threads=1).predict([conv])[0]
     before, after = ([p for p in preds if p.task == "behaviours"][0] for preds in (plain, ruled))
     assert "apology" in before.labels and before.rules == ()  # what the heads say (the failure D8 names)
     assert "apology" not in after.labels and "empathy" in after.labels and after.rules == (D8_SYMPATHY,)
@@ -119,3 +117,10 @@ def test_coaching_reads_a_ruled_label_with_the_heads_certainty_turned_round():
     assert not agent.has("apology") and agent.has("empathy")
     assert agent.p("apology") == pytest.approx(0.1) and agent.p("empathy") == pytest.approx(0.8)
     assert agent.p("question") == 0.05                                      # untouched labels keep the heads'
+
+
+def test_the_default_model_names_both_rules():
+    from samtaleanalyse.classify.artefact import load_model
+    from samtaleanalyse.classify.loading import default_model_path
+
+    assert load_model(default_model_path()).label_rules("behaviours") == RULES
