@@ -136,10 +136,12 @@ def test_train_writes_a_loadable_model_with_card(tmp_path, monkeypatch):
             return HashEncoder()
 
     monkeypatch.setattr(tr, "E5Encoder", _Factory)
-    cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=120, tuning={"folds": 2}, features=SMALL)
+    cfg = TrainConfig(out=str(tmp_path / "m"), limit_conversations=120, tuning={"folds": 2}, features=SMALL,
+                      behaviours={"label_rules": ["d8_sympathy"]})
     folder, dev = train(cfg, baseline=True)
     model = load_model(folder)
     meta = json.loads((folder / "metadata.json").read_text())
+    assert model.label_rules("behaviours") == ("d8_sympathy",) and "`d8_sympathy`" in (folder / "README.md").read_text()
     assert meta["training"]["data_hash"] and meta["metrics"]["dev"]["attitude"]["macro_f1"] == dev["attitude"]["macro_f1"]
     assert meta["baseline"]["metrics"]["dev"]["attitude"]["macro_f1"] > 0
     assert meta["human_agreement"]["conversations"] > 0
@@ -163,6 +165,15 @@ def test_config_rejects_unknown_settings(tmp_path):
     p.write_text('name = "x"\nlearning_rate = 3\n', encoding="utf-8")
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig.from_file(p)
+
+
+def test_config_rejects_an_unknown_label_rule(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('name = "x"\n[behaviours]\nlabel_rules = ["d8_sympathy", "d9_everything"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="label_rules must be a list of"):
+        TrainConfig.from_file(p)
+    p.write_text('name = "x"\n[behaviours]\nlabel_rules = ["d8_sympathy", "negated_fault"]\n', encoding="utf-8")
+    assert TrainConfig.from_file(p).behaviours["label_rules"] == ["d8_sympathy", "negated_fault"]
 
 
 def test_train_command_help():

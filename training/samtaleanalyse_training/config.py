@@ -53,6 +53,7 @@ class TrainConfig:
         blocks = cfg.features.get("cues", list(BLOCKS))
         if set(blocks) - set(BLOCKS):
             raise ValueError(f"{path}: unknown cue block(s) {sorted(set(blocks) - set(BLOCKS))}; known: {list(BLOCKS)}")
+        check_label_rules(cfg.behaviours.get("label_rules", []), path)
         return cfg
 
     def row_weight(self, origin: str) -> float:
@@ -64,6 +65,15 @@ class TrainConfig:
         cfg.name = f"{self.name}-baseline"
         cfg.features = {**self.features, "dense": False, "cues": []}
         return cfg
+
+
+def check_label_rules(rules: Any, where: str | Path = "label_rules") -> None:
+    """``[behaviours] label_rules``: names of the behaviour labels' guideline rules (``classify/label_rules.py``)."""
+    from samtaleanalyse.classify.label_rules import RULE_TASKS
+
+    known = [r for r, task in RULE_TASKS.items() if task == "behaviours"]
+    if not isinstance(rules, list) or any(r not in known for r in rules):
+        raise ValueError(f"{where}: [behaviours] label_rules must be a list of {known}, not {rules!r}")
 
 
 def is_row_weight(value: Any) -> bool:

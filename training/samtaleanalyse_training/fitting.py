@@ -32,7 +32,7 @@ from samtaleanalyse.classify.lexical import CharNgramVectorizer, SparseRows
 from samtaleanalyse.labels import ATTITUDES, BEHAVIOURS
 from samtaleanalyse.text.normalise import NORMALISATION_VERSION
 
-from .config import TrainConfig
+from .config import TrainConfig, check_label_rules
 from .augment_asr import original_id
 from .data import Example
 from .evaluate import metrics_from_scores, score_predictions
@@ -334,6 +334,9 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
                                 "uncertain_scale": config.behaviours.get("uncertain_scale", "logit"),
                                 "C": {l: behaviour_C(t.cfg, l) for l in BEHAVIOURS},
                                 "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
+            if config.behaviours.get("label_rules"):  # evaluation of the fitted model applies them
+                check_label_rules(config.behaviours["label_rules"])
+                tasks_meta[task]["label_rules"] = list(dict.fromkeys(config.behaviours["label_rules"]))
         if method == "cv":
             cv_metrics[task] = metrics_from_scores(task, tune_rows, tune_z, heads[task])
 
