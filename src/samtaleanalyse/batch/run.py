@@ -7,6 +7,7 @@ other settings is refused rather than mixing two kinds of result in one folder.
 """
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from .scoring import Scored, Scorer, ScorerSpec
 from .summary import BatchSummary
 
 CHUNK_SIZE = 16
-TABLE_BATCH = 2000  # ledger records per batch of table rows at the end of a run
+TABLE_BATCH = 500  # ledger records per batch of table rows at the end of a run (about 20 MB of records)
 Progress = Callable[[str, int], None]
 
 
@@ -110,7 +111,13 @@ def score_paths(
                 out.commit(errors_tmp, ERRORS_FILE)
             summary.duplicates, summary.already_scored = identity.duplicates, identity.already_scored
             summary.wall_seconds = time.monotonic() - started
-            _finalise(out, summary, store, started_at, report_language or scorer.settings.get("feedback_language"))
+            language = report_language or scorer.settings.get("feedback_language")
+            if spec is not None:
+                # The model this run loaded is not needed for the tables and the dashboard: its buffers go back
+                # before they are built (the peak of a 100,000-conversation run came at the end).
+                scored = scorer = None  # type: ignore[assignment]
+                gc.collect()
+            _finalise(out, summary, store, started_at, language)
     return summary
 
 
