@@ -294,3 +294,10 @@ def test_every_example_knows_its_origin():
     assert {e.origin for e in examples_of([copy])} == {"augmented"}
     assert {e.origin for e in load_examples(CORPUS, limit_conversations=5)} == {"corpus"}
     assert set(ORIGINS) == {"corpus", "real_text", "augmented"}
+
+
+def test_fit_checks_the_label_rules_of_a_config_built_in_code_before_any_work():
+    from samtaleanalyse_training.fitting import fit
+
+    with pytest.raises(ValueError, match="label_rules must be a list of"):
+        fit(TrainConfig(behaviours={"label_rules": ["d9_everything"]}), examples=[], encoder=None)

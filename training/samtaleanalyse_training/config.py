@@ -72,7 +72,7 @@ def check_label_rules(rules: Any, where: str | Path = "label_rules") -> None:
     from samtaleanalyse.classify.label_rules import RULE_TASKS
 
     known = [r for r, task in RULE_TASKS.items() if task == "behaviours"]
-    if not isinstance(rules, list) or any(r not in known for r in rules):
+    if not isinstance(rules, (list, tuple)) or any(r not in known for r in rules):
         raise ValueError(f"{where}: [behaviours] label_rules must be a list of {known}, not {rules!r}")
 
 

@@ -67,13 +67,15 @@ def behaviour_report(rows: Sequence[Example], proba: np.ndarray, thresholds: np.
     return beh
 
 
-def metrics_from_scores(task: str, rows: Sequence[Example], scores: np.ndarray, head: LinearHead) -> dict[str, Any]:
-    """Metrics of raw decision scores (e.g. out-of-fold ones), read with the head's temperature and thresholds."""
+def metrics_from_scores(task: str, rows: Sequence[Example], scores: np.ndarray, head: LinearHead,
+                        rules: Sequence[str] = ()) -> dict[str, Any]:
+    """Metrics of raw decision scores (e.g. out-of-fold ones), read with the head's temperature and thresholds
+    and the model's guideline ``rules``."""
     z = scores / head.temperature
     if task == "attitude":
         z = z - z.max(axis=1, keepdims=True)
         return attitude_report(rows, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))
-    return behaviour_report(rows, 1.0 / (1.0 + np.exp(-z)), head.thresholds)
+    return behaviour_report(rows, 1.0 / (1.0 + np.exp(-z)), head.thresholds, rules)
 
 
 def score_predictions(model: TurnModel, rows: Sequence[Example], encoder: Any) -> dict[str, Any]:

@@ -268,6 +268,8 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
     from .config import check_row_weights
 
     check_row_weights(config.row_weights)  # a config built in code has not been through from_file's checks
+    rules = config.behaviours.get("label_rules", [])
+    check_label_rules(rules)
     examples = list(examples if examples is not None else training_examples(config))
     excluded = set(config.exclude_languages)
     fit_splits = set(config.train_splits)
@@ -334,11 +336,11 @@ def fit(config: TrainConfig, examples: Sequence[Example] | None = None, encoder:
                                 "uncertain_scale": config.behaviours.get("uncertain_scale", "logit"),
                                 "C": {l: behaviour_C(t.cfg, l) for l in BEHAVIOURS},
                                 "dense_weight": s.dense_weight, "cue_weight": s.cue_weight}
-            if config.behaviours.get("label_rules"):  # evaluation of the fitted model applies them
-                check_label_rules(config.behaviours["label_rules"])
-                tasks_meta[task]["label_rules"] = list(dict.fromkeys(config.behaviours["label_rules"]))
+            if rules:  # evaluation of the fitted model applies them
+                tasks_meta[task]["label_rules"] = list(dict.fromkeys(rules))
         if method == "cv":
-            cv_metrics[task] = metrics_from_scores(task, tune_rows, tune_z, heads[task])
+            cv_metrics[task] = metrics_from_scores(task, tune_rows, tune_z, heads[task],
+                                                   rules if task == "behaviours" else ())
 
     import sklearn
 
