@@ -33,10 +33,6 @@ def _content_stems(text: str) -> set[str]:
     return {w[:_STEM] for w in _WORD.findall(text.casefold()) if len(w) >= 4 and not w.isdigit()}
 
 
-def _grams(text: str, n: int = _GRAM) -> set[str]:
-    return _string_grams(_words(text), n)
-
-
 def _words(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
@@ -68,7 +64,7 @@ class _FactBook(dict[str, _Facts]):
     def joined(self, text: str) -> tuple[set[str], set[str], set[str]]:
         """Stems, 4-grams and numbers of ``text`` from those of its lines: words, stems and numbers never span
         a line break, and the only 4-grams the lines do not have themselves span the space that joins two
-        lines' words (the same sets ``_content_stems``, ``_grams`` and ``_DIGITS`` give the whole text)."""
+        lines' words (the same sets the whole text's words, joined by spaces, give)."""
         lines = [self[line] for line in text.split("\n")]
         if len(lines) == 1:
             return lines[0].stems, lines[0].grams, lines[0].numbers

@@ -86,11 +86,11 @@ def sympathy_formulas(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _SYMPATHY.finditer(_plain_apostrophes(text))]
 
 
-def _apology_excused(rules: Sequence[str], text: str) -> tuple[str, ...]:
+def _apology_excused(rules: Sequence[str], text: str, formulas: list[tuple[int, int]]) -> tuple[str, ...]:
     """The rules that together account for every apology word of ``text`` (none: it apologises). D8 counts a word
-    inside a "... to hear" formula, or none at all beside one; ``negated_fault`` a fault phrase denied."""
+    inside one of ``formulas`` (its "... to hear" formulas), or none at all beside one; ``negated_fault`` a fault
+    phrase denied."""
     text = _plain_apostrophes(text)
-    formulas = sympathy_formulas(text) if D8_SYMPATHY in rules else []
     if formulas and _OWNERSHIP.search(text):
         return ()
     faults = {(a, b) for a, b, _ in _fault_terms().spans(text)} if NEGATED_FAULT in rules else set()
@@ -105,16 +105,6 @@ def _apology_excused(rules: Sequence[str], text: str) -> tuple[str, ...]:
     return tuple(r for r in RULES if r in by)
 
 
-def sympathy_only(text: str) -> bool:
-    """Whether ``text`` says a "... to hear" formula and apologises only inside one (D8: not an apology)."""
-    return _apology_excused((D8_SYMPATHY,), text) == (D8_SYMPATHY,)
-
-
-def denies_fault(text: str) -> bool:
-    """Whether every apology word of ``text`` is a fault phrase denied by the word right before it."""
-    return _apology_excused((NEGATED_FAULT,), text) == (NEGATED_FAULT,)
-
-
 def apply_rules(rules: Sequence[str], task: str, labels: Sequence[str], text: str
                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``labels`` of a turn reading ``text`` (as the model read it) after ``rules``; and the rules that changed
@@ -123,16 +113,17 @@ def apply_rules(rules: Sequence[str], task: str, labels: Sequence[str], text: st
     if not active:
         return tuple(labels), ()
     out, changed = set(labels), set()
-    if D8_SYMPATHY in active and "empathy" not in out and sympathy_formulas(text):
+    formulas = sympathy_formulas(text) if D8_SYMPATHY in active else []
+    if formulas and "empathy" not in out:
         out.add("empathy")
         changed.add(D8_SYMPATHY)
     if "apology" in out:
-        excused = _apology_excused(active, text)
+        excused = _apology_excused(active, text, formulas)
         if excused:
             out.discard("apology")
             changed.update(excused)
     return tuple(b for b in BEHAVIOURS if b in out), tuple(r for r in RULES if r in changed)
 
 
-__all__ = ["D8_SYMPATHY", "FAULT_TERMS", "NEGATED_FAULT", "RULES", "RULE_SUMMARIES", "RULE_TASKS", "apply_rules", "denies_fault",
-           "sympathy_formulas", "sympathy_only"]
+__all__ = ["D8_SYMPATHY", "FAULT_TERMS", "NEGATED_FAULT", "RULES", "RULE_SUMMARIES", "RULE_TASKS", "apply_rules",
+           "sympathy_formulas"]
